@@ -1,0 +1,41 @@
+/** xAI Grok OAuth (SuperGrok subscription): facts from PROVIDERS.md. @module */
+import type { ProviderSpec } from "./types.ts";
+
+/** The built-in `xai-oauth` provider. */
+export const xai: ProviderSpec = {
+  id: "xai-oauth",
+  aliases: ["grok-oauth", "x-ai-oauth", "xai-grok-oauth"],
+  displayName: "xAI Grok OAuth (SuperGrok Subscription)",
+  endpoints: { kind: "discovery", issuer: "https://auth.x.ai", issuerEnv: "HERMES_XAI_ISSUER" },
+  policy: { hostSuffix: "x.ai" },
+  clientId: { builtIn: "b1a00492-073a-47ea-816f-4c329264a828", env: [] },
+  scopes: ["openid", "profile", "email", "offline_access", "grok-cli:access", "api:access"],
+  redirect: { host: "127.0.0.1", port: 56121, path: "/callback", portFallback: true },
+  extraAuthorizeParams: { plan: "generic", referrer: "hermes-agent" },
+  resendChallengeOnTokenRequest: true,
+  oidc: true,
+  requireRefreshToken: true,
+  deviceCode: true,
+  refreshSkewSeconds: 120,
+  pages: {
+    success: "xAI authorization received. You can close this tab.",
+    failure: "xAI authorization failed.",
+  },
+  forbiddenMessage: "xAI refused this account: its subscription tier is not allowed to use OAuth.",
+  forbiddenFix: "use an xAI API key (XAI_API_KEY) instead, or upgrade to SuperGrok",
+  docsUrl: "https://hermes-agent.nousresearch.com/docs/guides/xai-grok-oauth",
+  localGuide: "docs/guides/xai-grok-oauth.md",
+  storage: "xai",
+  models: {
+    baseUrl: "https://api.x.ai/v1",
+    baseUrlEnv: "XAI_BASE_URL",
+    defaultModel: "grok-4.3",
+    models: [
+      "grok-4.3",
+      "grok-4.20-0309-reasoning",
+      "grok-4.20-0309-non-reasoning",
+      "grok-4.20-multi-agent-0309",
+    ],
+  },
+  origin: "builtin",
+};
