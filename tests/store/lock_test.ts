@@ -1,0 +1,249 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { isAuthError } from "../../lib/errors.ts";
+import { withLock } from "../../lib/store/lock.ts";
+
+const posix = Deno.build.os !== "windows";
+const lockModule = new URL("../../lib/store/lock.ts", import.meta.url).href;
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "hermes-auth-lock-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * A child process that takes the lock, prints "locked", and keeps it until
+ * {@link Holder.release}. The environment is inherited (DENO_DIR, certs…).
+ */
+class Holder {
+  #child: Deno.ChildProcess;
+  #reader: ReadableStreamDefaultReader<string>;
+  #seen = "";
+
+  constructor(command: string, args: string[]) {
+    this.#child = new Deno.Command(command, {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#reader = this.#child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** A Deno child holding the lock through our own withLock. */
+  static deno(lockPath: string): Holder {
+    const code = `
+      import { withLock } from ${JSON.stringify(lockModule)};
+      await withLock(${JSON.stringify(lockPath)}, async () => {
+        console.log("locked");
+        await Deno.stdin.read(new Uint8Array(8));
+      });
+      console.log("released");`;
+    return new Holder(Deno.execPath(), ["eval", code]);
+  }
+
+  /** A Python child holding the lock exactly as Hermes does: fcntl.flock LOCK_EX on a+. */
+  static python(lockPath: string): Holder {
+    const code = `
+import fcntl, sys
+f = open(sys.argv[1], "a+")
+fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+print("locked", flush=True)
+sys.stdin.readline()
+fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+print("released", flush=True)`;
+    return new Holder("python3", ["-c", code, lockPath]);
+  }
+
+  async waitFor(word: string): Promise<void> {
+    while (!this.#seen.includes(word)) {
+      const { value, done } = await this.#reader.read();
+      if (done) throw new Error(`child ended before printing "${word}": ${this.#seen}`);
+      this.#seen += value;
+    }
+  }
+
+  /** Let go of the lock and wait for the child to end. */
+  async release(): Promise<void> {
+    const writer = this.#child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode("go\n"));
+    await writer.close();
+    await this.waitFor("released");
+    while (!(await this.#reader.read()).done) { /* drain */ }
+    const status = await this.#child.status;
+    assert.equal(status.code, 0);
+  }
+}
+
+async function hasPython(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("python3", { args: ["-c", "import fcntl"] }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+const python = posix && await hasPython();
+if (!python) {
+  // deno-lint-ignore no-console
+  console.log(
+    "note: python3 with fcntl not found; the Hermes (Python flock) compatibility tests are skipped",
+  );
+}
+
+Deno.test("withLock creates the lock file 0600 in a new 0700 directory and returns fn's result", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "home", "auth.lock");
+    const result = await withLock(lockPath, () => Promise.resolve(42));
+    assert.equal(result, 42);
+    if (posix) {
+      assert.equal((await Deno.stat(lockPath)).mode! & 0o777, 0o600);
+      assert.equal((await Deno.stat(join(dir, "home"))).mode! & 0o777, 0o700);
+    }
+  });
+});
+
+Deno.test("the lock is released when fn throws", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    await assert.rejects(withLock(lockPath, () => Promise.reject(new Error("boom"))), /boom/);
+    assert.equal(
+      await withLock(lockPath, () => Promise.resolve("again"), { timeoutMs: 200 }),
+      "again",
+    );
+  });
+});
+
+Deno.test("independent callers in one process take turns", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    let inside = 0;
+    let overlaps = 0;
+    const worker = () =>
+      withLock(lockPath, async () => {
+        inside++;
+        if (inside > 1) overlaps++;
+        await new Promise((r) => setTimeout(r, 20));
+        inside--;
+      });
+    await Promise.all([worker(), worker(), worker(), worker()]);
+    assert.equal(overlaps, 0);
+  });
+});
+
+Deno.test("a withLock nested inside fn joins the held lock instead of waiting for itself", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    const result = await withLock(
+      lockPath,
+      () => withLock(lockPath, () => Promise.resolve("inner"), { timeoutMs: 200 }),
+      { timeoutMs: 200 },
+    );
+    assert.equal(result, "inner");
+  });
+});
+
+Deno.test("a second process waits until the first releases the lock", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    const holder = Holder.deno(lockPath);
+    await holder.waitFor("locked");
+    let acquired = false;
+    const waiting = withLock(lockPath, () => {
+      acquired = true;
+      return Promise.resolve();
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(acquired, false, "must not get the lock while another process holds it");
+    await holder.release();
+    await waiting;
+    assert.equal(acquired, true);
+  });
+});
+
+Deno.test("a lock held past the timeout gives lock_timeout naming the lock file", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    const holder = Holder.deno(lockPath);
+    await holder.waitFor("locked");
+    try {
+      let called = false;
+      const started = performance.now();
+      await assert.rejects(
+        withLock(lockPath, () => {
+          called = true;
+          return Promise.resolve();
+        }, { timeoutMs: 300 }),
+        (e) => {
+          assert.ok(isAuthError(e, "lock_timeout"));
+          assert.equal(e.exit, 1);
+          assert.ok(e.message.includes(lockPath), e.message);
+          if (posix) {
+            assert.ok(
+              e.fix!.includes(`lsof ${lockPath}`) && e.fix!.includes(`fuser ${lockPath}`),
+              e.fix,
+            );
+          }
+          return true;
+        },
+      );
+      const waited = performance.now() - started;
+      assert.equal(called, false);
+      assert.ok(waited >= 290 && waited < 3000, `waited ${waited} ms`);
+    } finally {
+      await holder.release();
+    }
+  });
+});
+
+Deno.test(
+  "withLock waits for Hermes's Python fcntl.flock on auth.lock",
+  { ignore: !python },
+  async () => {
+    await withTempDir(async (dir) => {
+      const lockPath = join(dir, "auth.lock");
+      const holder = Holder.python(lockPath);
+      await holder.waitFor("locked");
+      let acquired = false;
+      const waiting = withLock(lockPath, () => {
+        acquired = true;
+        return Promise.resolve();
+      });
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(acquired, false, "must not get the lock while Python holds it");
+      await holder.release();
+      await waiting;
+      assert.equal(acquired, true);
+    });
+  },
+);
+
+Deno.test(
+  "Hermes's Python cannot take auth.lock while withLock holds it",
+  { ignore: !python },
+  async () => {
+    await withTempDir(async (dir) => {
+      const lockPath = join(dir, "auth.lock");
+      // Hermes's own acquisition: LOCK_EX | LOCK_NB, as in _auth_store_lock.
+      const probe = `
+import fcntl, sys
+f = open(sys.argv[1], "a+")
+try:
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    print("free")
+except BlockingIOError:
+    print("busy")`;
+      const run = async () => {
+        const out = await new Deno.Command("python3", { args: ["-c", probe, lockPath] }).output();
+        return new TextDecoder().decode(out.stdout).trim();
+      };
+      assert.equal(await withLock(lockPath, run), "busy");
+      assert.equal(await run(), "free");
+    });
+  },
+);
