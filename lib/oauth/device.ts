@@ -9,7 +9,13 @@
 import * as oauth from "oauth4webapi";
 import { AuthError, Exit } from "../errors.ts";
 import type { ProviderSpec } from "../providers/types.ts";
-import { describeFailure, failureStatus, isNetworkFailure, tokenFailure } from "./failures.ts";
+import {
+  describeFailure,
+  discardBody,
+  failureStatus,
+  isNetworkFailure,
+  tokenFailure,
+} from "./failures.ts";
 import type { ProviderServer } from "./server.ts";
 import { type TokenSet, toTokenSet } from "./tokens.ts";
 
@@ -211,14 +217,6 @@ function deviceAuthorizationFailure(e: unknown, provider: ProviderSpec): AuthErr
       cause: e,
     },
   );
-}
-
-/**
- * oauth4webapi leaves the body of some failed responses (a 5xx, a body that
- * is not JSON) unread; release it so no connection is left hanging.
- */
-async function discardBody(response: Response | undefined): Promise<void> {
-  if (response && !response.bodyUsed) await response.body?.cancel().catch(() => {});
 }
 
 /** The per-request signal of the server's HTTP options (a timeout), whatever its form. */

@@ -1,0 +1,120 @@
+/**
+ * Turning what oauth4webapi and fetch throw into AuthErrors a person can act
+ * on. Messages name the HTTP status and the OAuth error code, never a token
+ * or an authorization code.
+ *
+ * @module
+ */
+import * as oauth from "oauth4webapi";
+import { AuthError, Exit } from "../errors.ts";
+import type { ProviderSpec } from "../providers/types.ts";
+
+/** HTTP status behind an oauth4webapi or fetch failure, when there is one. */
+export function failureStatus(e: unknown): number | undefined {
+  if (e instanceof oauth.ResponseBodyError) return e.status;
+  if (e instanceof oauth.OperationProcessingError && e.cause instanceof Response) {
+    return e.cause.status;
+  }
+  return undefined;
+}
+
+/** True for failures to reach the server at all (DNS, refused, reset, timeout). */
+export function isNetworkFailure(e: unknown): boolean {
+  if (e instanceof TypeError) return true; // fetch's network error
+  if (e instanceof DOMException) return e.name === "TimeoutError" || e.name === "AbortError";
+  return false;
+}
+
+/** A short, secret-free description of a failure. */
+export function describeFailure(e: unknown): string {
+  if (e instanceof oauth.ResponseBodyError) {
+    const desc = e.error_description ? ` (${oneLine(e.error_description)})` : "";
+    return `HTTP ${e.status} ${e.error}${desc}`;
+  }
+  if (e instanceof oauth.AuthorizationResponseError) {
+    const desc = e.error_description ? ` (${oneLine(e.error_description)})` : "";
+    return `${e.error}${desc}`;
+  }
+  if (e instanceof oauth.OperationProcessingError) {
+    const status = failureStatus(e);
+    const prefix = status ? `HTTP ${status}: ` : "";
+    if (e.code === oauth.RESPONSE_IS_NOT_JSON) return `${prefix}the response is not JSON`;
+    return `${prefix}${oneLine(e.message)}`;
+  }
+  if (e instanceof DOMException && e.name === "TimeoutError") return "the request timed out";
+  if (e instanceof TypeError) return `network error: ${oneLine(e.message)}`;
+  if (e instanceof Error) return oneLine(e.message);
+  return String(e);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim().slice(0, 200);
+}
+
+/** Which request failed. */
+export type TokenPhase = "exchange" | "refresh" | "device";
+
+/**
+ * Map a token endpoint failure to an AuthError:
+ * 403 -> the provider's "forbidden" meaning (xAI: subscription tier), exit 5;
+ * refresh 400/401 -> `refresh_rejected`, exit 3 (log in again);
+ * other 4xx -> `token_rejected`, exit 5; 5xx, malformed answers and network
+ * failures -> exit 6.
+ */
+export function tokenFailure(e: unknown, provider: ProviderSpec, phase: TokenPhase): AuthError {
+  if (e instanceof AuthError) return e;
+  const status = failureStatus(e);
+  const why = describeFailure(e);
+  const relogin = `run \`hermes-auth add ${provider.id}\` to log in again`;
+  if (status === 403 && provider.forbiddenMessage) {
+    return new AuthError("subscription_forbidden", `${provider.forbiddenMessage} (${why})`, {
+      exit: Exit.DENIED,
+      fix: provider.forbiddenFix,
+      cause: e,
+    });
+  }
+  if (status !== undefined && status >= 400 && status < 500) {
+    if (phase === "refresh") {
+      return new AuthError(
+        "refresh_rejected",
+        `${provider.displayName} rejected the stored refresh token: ${why}`,
+        { exit: Exit.LOGIN_REQUIRED, fix: relogin, cause: e },
+      );
+    }
+    return new AuthError(
+      "token_rejected",
+      `${provider.displayName} refused the token request: ${why}`,
+      {
+        exit: Exit.DENIED,
+        fix: phase === "exchange"
+          ? "start the login again; an authorization code works once and only for a few minutes"
+          : relogin,
+        cause: e,
+      },
+    );
+  }
+  if (isNetworkFailure(e)) {
+    return new AuthError("network_error", `could not reach ${provider.displayName}: ${why}`, {
+      exit: Exit.PROVIDER,
+      fix: "check the network connection and try again",
+      cause: e,
+    });
+  }
+  return new AuthError(
+    "provider_error",
+    `${provider.displayName}'s token endpoint failed: ${why}`,
+    {
+      exit: Exit.PROVIDER,
+      fix: "this is usually temporary: try again in a minute",
+      cause: e,
+    },
+  );
+}
+
+/**
+ * oauth4webapi leaves the body of some failed responses (a 5xx, a body that
+ * is not JSON) unread; release it so no connection is left hanging.
+ */
+export async function discardBody(response: Response | undefined): Promise<void> {
+  if (response && !response.bodyUsed) await response.body?.cancel().catch(() => {});
+}
