@@ -1,0 +1,52 @@
+/**
+ * What a command needs from the outside world, gathered in one place so that
+ * tests can hand commands fakes instead of patching globals.
+ *
+ * @module
+ */
+import { Output } from "../output.ts";
+
+/** The world as a command sees it. */
+export interface Context {
+  env: (name: string) => string | undefined;
+  out: Output;
+  /** Standard input as a stream, opened on first use. */
+  stdin: () => ReadableStream<Uint8Array>;
+  stdinIsTerminal: boolean;
+  fetch: typeof fetch;
+  now: () => Date;
+  /** Aborted on Ctrl-C (SIGINT) while a command waits. */
+  signal: AbortSignal;
+}
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  json?: boolean;
+}
+
+/** The real context for a process run. */
+export function processContext(options: GlobalOptions, signal: AbortSignal): Context {
+  const env = (name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined;
+    }
+  };
+  const color = env("NO_COLOR") === undefined && Deno.stderr.isTerminal() &&
+    env("TERM") !== "dumb";
+  return {
+    env,
+    out: new Output({
+      json: options.json === true,
+      color,
+      stdout: Deno.stdout,
+      stderr: Deno.stderr,
+    }),
+    stdin: () => Deno.stdin.readable,
+    stdinIsTerminal: Deno.stdin.isTerminal(),
+    fetch: globalThis.fetch.bind(globalThis),
+    now: () => new Date(),
+    signal,
+  };
+}
