@@ -1,0 +1,46 @@
+// deno-lint-ignore-file no-console
+/**
+ * The demo's stand-in for a person at a browser: the CLI opens it through
+ * $BROWSER with the authorize URL. It loads the mock's consent page, presses
+ * Approve, follows the redirect to the CLI's 127.0.0.1 listener and reports
+ * what each page said, as a person would see it.
+ */
+// The CLI starts browsers with no terminal attached, so this one reports to
+// the log file the demo names in DEMO_BROWSER_LOG (and prints it afterwards).
+const url = Deno.args[0];
+const log = Deno.env.get("DEMO_BROWSER_LOG");
+const say = (text: string) => {
+  if (log) Deno.writeTextFileSync(log, `  [browser] ${text}\n`, { append: true });
+  else console.error(`  [browser] ${text}`);
+};
+const title = (html: string) => /<title>([^<]*)<\/title>/i.exec(html)?.[1]?.trim() ?? "";
+const text = (html: string) =>
+  html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, "").replace(/<[^>]+>/g, " ")
+    .replace(/\s+/g, " ").trim();
+
+await new Promise((r) => setTimeout(r, 800)); // a person takes a moment
+const consent = await fetch(url, { redirect: "manual" });
+const page = await consent.text();
+say(`opened ${new URL(url).origin}${new URL(url).pathname} -> "${title(page)}"`);
+const transaction = /name="transaction_id" value="([^"]+)"/.exec(page)?.[1];
+if (!transaction) {
+  say(`no consent form (HTTP ${consent.status}): ${text(page).slice(0, 200)}`);
+  Deno.exit(1);
+}
+await new Promise((r) => setTimeout(r, 600));
+say('clicked "Approve"');
+const decision = await fetch(new URL("/oauth2/authorize/decision", url), {
+  method: "POST",
+  body: new URLSearchParams({ transaction_id: transaction, decision: "approve" }),
+  redirect: "manual",
+});
+await decision.body?.cancel();
+const location = decision.headers.get("location");
+if (!location) {
+  say(`the server did not redirect (HTTP ${decision.status})`);
+  Deno.exit(1);
+}
+const callback = new URL(location);
+say(`redirected to ${callback.origin}${callback.pathname}?code=…&state=…`);
+const landing = await fetch(callback);
+say(`page says: "${text(await landing.text())}"`);
