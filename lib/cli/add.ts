@@ -1,16 +1,23 @@
 /**
  * `hermes-auth add <provider>`: log in and store the credential.
  *
- * The loopback flow: resolve the provider's server, bind the callback
- * listener (its port decides the redirect URI), print the authorize URL and,
- * on a remote session, the tunnel hint for the port actually bound; open a
- * browser where one can be shown; then wait for whichever comes first: the
- * browser's redirect, a pasted redirect URL, the timeout or Ctrl-C.
+ * Five ways in, one outcome (a stored credential):
+ * - loopback (default): bind the callback listener (its port decides the
+ *   redirect URI), print the authorize URL and, on a remote session, the
+ *   tunnel hint for the port actually bound; open a browser where one can be
+ *   shown; then take whichever comes first: the browser's redirect, a pasted
+ *   redirect URL, the timeout or Ctrl-C. On a terminal a timeout offers the
+ *   paste prompt once more instead of failing.
+ * - `--manual-paste`: no listener at all; the person pastes the redirect URL
+ *   (or the bare code, PKCE still binding it to this login).
+ * - `--no-wait` / `--callback-url`: a two-step login for bots and scripts.
+ * - `--device-code`: RFC 8628, for providers that have it.
  *
  * @module
  */
 import { Exit, usageError } from "../errors.ts";
-import { startCallbackServer } from "../loopback/callback_server.ts";
+import { type CallbackServer, startCallbackServer } from "../loopback/callback_server.ts";
+import { parsePastedCallback } from "../loopback/paste.ts";
 import { lines, waitForCallback } from "../loopback/wait.ts";
 import {
   authorizationUrl,
@@ -18,7 +25,7 @@ import {
   exchangeCode,
   type PendingExchange,
 } from "../oauth/authcode.ts";
-import { type ProviderServer, resolveServer } from "../oauth/server.ts";
+import { providerBaseUrl, type ProviderServer, resolveServer } from "../oauth/server.ts";
 import type { TokenSet } from "../oauth/tokens.ts";
 import { resolveProvider } from "../providers/mod.ts";
 import type { ProviderSpec } from "../providers/types.ts";
@@ -28,6 +35,7 @@ import { sshHint, tunnelCommand } from "../remote/ssh_hint.ts";
 import { updateAuthFile } from "../store/auth_store.ts";
 import { applyLogin, type StoredLogin } from "../store/credentials.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
+import { savePending, takePending } from "../store/pending.ts";
 import type { Context } from "./context.ts";
 
 /** Options of `add`, as commander hands them over. */
@@ -46,6 +54,13 @@ export interface AddOptions {
   json?: boolean;
 }
 
+/** A finished login, ready to store. */
+interface LoginResult {
+  tokens: TokenSet;
+  authMode: "oauth_pkce" | "oauth_device_code";
+  redirectUri?: string;
+}
+
 /** Run `add`; returns the exit code. */
 export async function add(ctx: Context, providerName: string, opts: AddOptions): Promise<number> {
   const provider = resolveProvider(providerName);
@@ -56,10 +71,24 @@ export async function add(ctx: Context, providerName: string, opts: AddOptions):
     fetch: ctx.fetch,
     clientId: opts.clientId,
   });
-  const result = await loopbackLogin(ctx, server, session, opts);
-  const stored = await storeLogin(ctx, server, result, opts);
-  reportSuccess(ctx, provider, stored);
-  return Exit.OK;
+  const input = new StdinLines(ctx);
+  try {
+    let result: LoginResult;
+    if (opts.callbackUrl !== undefined) {
+      result = await finishTwoStep(ctx, server, opts.callbackUrl);
+    } else if (opts.wait === false) {
+      await startTwoStep(ctx, server, session, opts);
+      return Exit.OK;
+    } else if (opts.deviceCode) {
+      result = await deviceLogin(ctx, server, session, opts);
+    } else {
+      result = await browserLogin(ctx, server, session, opts, input);
+    }
+    reportSuccess(ctx, provider, await storeLogin(ctx, server, result, opts));
+    return Exit.OK;
+  } finally {
+    await input.close();
+  }
 }
 
 function checkFlagCombinations(provider: ProviderSpec, opts: AddOptions): void {
@@ -69,9 +98,15 @@ function checkFlagCombinations(provider: ProviderSpec, opts: AddOptions): void {
       `log in with the browser instead: hermes-auth add ${provider.id}`,
     );
   }
-  const modes = [opts.manualPaste && "--manual-paste", opts.deviceCode && "--device-code"]
-    .filter(Boolean);
-  if (modes.length > 1) throw usageError(`${modes.join(" and ")} cannot be used together`);
+  const modes = [
+    opts.manualPaste && "--manual-paste",
+    opts.deviceCode && "--device-code",
+    opts.wait === false && "--no-wait",
+    opts.callbackUrl !== undefined && "--callback-url",
+  ].filter(Boolean);
+  if (modes.length > 1) {
+    throw usageError(`${modes.join(" and ")} cannot be used together`, "pick one way to log in");
+  }
 }
 
 /** Where the listener should bind, and may it move when the port is busy. */
@@ -83,78 +118,10 @@ function listenerPort(
   return { port: provider.redirect.port, fallback: provider.redirect.portFallback };
 }
 
-/** A finished login, ready to store. */
-interface LoginResult {
-  tokens: TokenSet;
-  authMode: "oauth_pkce" | "oauth_device_code";
-  redirectUri?: string;
-}
-
-interface Login {
-  server: ProviderServer;
-  pending: PendingExchange;
-  url: URL;
-}
-
-async function loopbackLogin(
-  ctx: Context,
-  server: ProviderServer,
-  session: SessionVerdict,
-  opts: AddOptions,
-): Promise<LoginResult> {
-  const { provider } = server;
-  const out = ctx.out;
-  const secrets = await createLoginSecrets(provider);
-  out.secret(secrets.codeVerifier);
-  const { port, fallback } = listenerPort(provider, opts);
-  await using listener = await startCallbackServer({
-    port,
-    portFallback: fallback,
-    path: provider.redirect.path,
-    expectedState: secrets.state,
-    pages: provider.pages,
-    onWarning: (message) => out.warn(message),
-  });
-  if (port !== 0 && listener.port !== port) {
-    out.warn(`port ${port} is busy; listening on ${listener.port} instead`);
-  }
-  const pending: PendingExchange = { ...secrets, redirectUri: listener.redirectUri };
-  const login: Login = {
-    server,
-    pending,
-    url: authorizationUrl(server, pending, scopeOption(opts)),
-  };
-  const pasteOffered = ctx.stdinIsTerminal;
-  announce(ctx, login, session, pasteOffered);
-  const opened = opts.browser !== false && await openBrowser(login.url.href, {
-    env: ctx.env,
-    os: Deno.build.os,
-    session,
-  });
-  if (opened) out.info(out.style.dim("Opened your browser. Approve access there."));
-  if (pasteOffered && (session.remote || !opened)) {
-    out.info(
-      "When the browser shows the 127.0.0.1 page (or fails to load it), you can also copy that",
-    );
-    out.info("page's address from the address bar and paste it here.");
-  }
-  out.info(
-    out.style.dim(`Waiting up to ${opts.timeout ?? 180} s for the browser… (Ctrl-C to cancel)`),
-  );
-  const callback = await waitForCallback({
-    timeoutMs: (opts.timeout ?? 180) * 1000,
-    listener: listener.result,
-    paste: pasteOffered ? lines(ctx.stdin()) : undefined,
-    onInvalidPaste: (reason) =>
-      out.warn(`${reason} — paste the full address, or wait for the browser`),
-    signal: ctx.signal,
-    redirectUri: listener.redirectUri,
-    expectedState: secrets.state,
-    allowBareCode: false,
-  });
-  out.secret(callback.searchParams.get("code") ?? undefined);
-  const tokens = await exchangeCode(server, callback, pending);
-  return { tokens, authMode: "oauth_pkce", redirectUri: pending.redirectUri };
+/** The redirect URI when no listener decides it (manual paste, two-step). */
+function fixedRedirectUri(provider: ProviderSpec, opts: AddOptions): string {
+  const port = opts.port || provider.redirect.port;
+  return `http://${provider.redirect.host}:${port}${provider.redirect.path}`;
 }
 
 function scopeOption(opts: AddOptions): { scopes?: string[] } {
@@ -162,11 +129,152 @@ function scopeOption(opts: AddOptions): { scopes?: string[] } {
   return scopes?.length ? { scopes } : {};
 }
 
-/** Print the authorize URL and the hint, or emit the `authorize` event. */
-function announce(ctx: Context, login: Login, session: SessionVerdict, pasteBack: boolean): void {
-  const { provider } = login.server;
+/**
+ * Lines typed on stdin, shared by successive waits: a wait that ends stops
+ * reading without cancelling stdin, so the next prompt still gets input.
+ */
+class StdinLines {
+  #ctx: Context;
+  #it?: AsyncIterator<string>;
+  #pending?: Promise<IteratorResult<string>>;
+
+  constructor(ctx: Context) {
+    this.#ctx = ctx;
+  }
+
+  /** A view for one wait; its return() detaches without losing a line in flight. */
+  view(): AsyncIterable<string> {
+    this.#it ??= lines(this.#ctx.stdin())[Symbol.asyncIterator]();
+    const it = this.#it;
+    let detached = false;
+    const next = async (): Promise<IteratorResult<string>> => {
+      if (detached) return { done: true, value: undefined };
+      this.#pending ??= it.next();
+      const result = await this.#pending;
+      if (detached) return { done: true, value: undefined }; // keep it for the next view
+      this.#pending = undefined;
+      return result;
+    };
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next,
+        return: () => {
+          detached = true;
+          return Promise.resolve({ done: true, value: undefined });
+        },
+      }),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.#it?.return?.().catch(() => {});
+  }
+}
+
+/** The loopback login, or `--manual-paste` without a listener. */
+async function browserLogin(
+  ctx: Context,
+  server: ProviderServer,
+  session: SessionVerdict,
+  opts: AddOptions,
+  input: StdinLines,
+): Promise<LoginResult> {
+  const { provider } = server;
   const out = ctx.out;
-  const redirectUri = login.pending.redirectUri;
+  const secrets = await createLoginSecrets(provider);
+  out.secret(secrets.codeVerifier);
+  const timeoutMs = (opts.timeout ?? 180) * 1000;
+  const manual = opts.manualPaste === true;
+
+  let listener: CallbackServer | undefined;
+  if (!manual) {
+    const { port, fallback } = listenerPort(provider, opts);
+    listener = await startCallbackServer({
+      port,
+      portFallback: fallback,
+      path: provider.redirect.path,
+      expectedState: secrets.state,
+      pages: provider.pages,
+      onWarning: (message) => out.warn(message),
+    });
+    if (port !== 0 && listener.port !== port) {
+      out.warn(`port ${port} is busy; listening on ${listener.port} instead`);
+    }
+  }
+  try {
+    const redirectUri = listener?.redirectUri ?? fixedRedirectUri(provider, opts);
+    const pending: PendingExchange = { ...secrets, redirectUri };
+    const url = authorizationUrl(server, pending, scopeOption(opts));
+    // Manual paste reads stdin even when it is a pipe: a script can feed the URL.
+    const pasteOffered = manual || ctx.stdinIsTerminal;
+    const hinted = announce(ctx, server, url, redirectUri, session, pasteOffered && !manual, manual);
+    const opened = opts.browser !== false &&
+      await openBrowser(url.href, { env: ctx.env, os: Deno.build.os, session });
+    if (opened) out.info(out.style.dim("Opened your browser. Approve access there."));
+    if (manual) {
+      out.info("After approving, the browser is sent to a 127.0.0.1 address that will not load.");
+      out.prompt("Paste that address (or just the code) here: ");
+    } else if (pasteOffered && !hinted && (session.remote || !opened)) {
+      out.info(
+        "No tunnel? Open the URL anyway; when the browser fails to load the 127.0.0.1 page,",
+      );
+      out.info("copy the address from its address bar and paste it here.");
+    }
+    if (!manual) {
+      out.info(
+        out.style.dim(`Waiting up to ${timeoutMs / 1000} s for the browser… (Ctrl-C to cancel)`),
+      );
+    }
+    const wait = () =>
+      waitForCallback({
+        timeoutMs,
+        listener: listener?.result,
+        paste: pasteOffered ? input.view() : undefined,
+        onInvalidPaste: (reason) => {
+          out.warn(`${reason}.`);
+          out.prompt("Paste again: ");
+        },
+        signal: ctx.signal,
+        redirectUri,
+        expectedState: secrets.state,
+        allowBareCode: manual,
+      });
+    let callback: URL;
+    try {
+      callback = await wait();
+    } catch (e) {
+      // A person at a terminal gets one more chance to paste instead of a dead end.
+      if (!(ctx.stdinIsTerminal && !manual && isCode(e, "callback_timeout"))) throw e;
+      out.warn(`No callback arrived within ${timeoutMs / 1000} s.`);
+      out.prompt(
+        "If the browser shows a 127.0.0.1 address that failed to load, paste it here (Ctrl-C to give up): ",
+      );
+      callback = await wait();
+    }
+    out.secret(callback.searchParams.get("code") ?? undefined);
+    const tokens = await exchangeCode(server, callback, pending);
+    return { tokens, authMode: "oauth_pkce", redirectUri };
+  } finally {
+    await listener?.close();
+  }
+}
+
+function isCode(e: unknown, code: string): boolean {
+  return typeof e === "object" && e !== null && (e as { code?: unknown }).code === code;
+}
+
+/** Print the authorize URL and the hint (or emit the `authorize` event); true when a hint was shown. */
+function announce(
+  ctx: Context,
+  server: ProviderServer,
+  url: URL,
+  redirectUri: string,
+  session: SessionVerdict,
+  pasteBack: boolean,
+  manual: boolean,
+): boolean {
+  const { provider } = server;
+  const out = ctx.out;
   const hintOptions = {
     session,
     provider,
@@ -174,25 +282,157 @@ function announce(ctx: Context, login: Login, session: SessionVerdict, pasteBack
     hostname: defaultProbe().hostname,
     pasteBack,
   };
-  const tunnel = tunnelCommand(redirectUri, hintOptions);
+  // Without a listener there is nothing to tunnel to.
+  const tunnel = manual ? null : tunnelCommand(redirectUri, hintOptions);
   out.event({
     event: "authorize",
     provider: provider.id,
-    url: login.url.href,
+    url: url.href,
     redirect_uri: redirectUri,
     port: Number(new URL(redirectUri).port) || null,
     remote: session.remote,
     tunnel,
+    listening: !manual,
   });
   out.info(`${out.style.bold(`Log in to ${provider.displayName}`)} by opening this URL:`);
   out.info();
-  out.info(`  ${out.style.cyan(login.url.href)}`);
+  out.info(`  ${out.style.cyan(url.href)}`);
   out.info();
-  const hint = sshHint(redirectUri, hintOptions);
+  const hint = manual ? [] : sshHint(redirectUri, hintOptions);
   if (hint.length) {
     for (const line of hint) out.info(line);
     out.info();
   }
+  return hint.length > 0;
+}
+
+/** `--no-wait`: print the URL, save the pending login, exit 0. */
+async function startTwoStep(
+  ctx: Context,
+  server: ProviderServer,
+  session: SessionVerdict,
+  opts: AddOptions,
+): Promise<void> {
+  const { provider, as, client } = server;
+  const out = ctx.out;
+  const secrets = await createLoginSecrets(provider);
+  const redirectUri = fixedRedirectUri(provider, opts);
+  const pending: PendingExchange = { ...secrets, redirectUri };
+  const url = authorizationUrl(server, pending, scopeOption(opts));
+  const path = await savePending(hermesHome(ctx.env), {
+    provider: provider.id,
+    ...secrets,
+    redirectUri,
+    clientId: client.client_id,
+    createdAt: ctx.now().toISOString(),
+    authorizationEndpoint: as.authorization_endpoint!,
+    tokenEndpoint: as.token_endpoint!,
+    issuer: providerBaseUrl(provider, ctx.env),
+  });
+  out.event({
+    event: "authorize",
+    provider: provider.id,
+    url: url.href,
+    redirect_uri: redirectUri,
+    port: Number(new URL(redirectUri).port) || null,
+    remote: session.remote,
+    tunnel: null,
+    listening: false,
+    expires_in: 600,
+  });
+  out.event({ event: "pending", provider: provider.id, path, expires_in: 600 });
+  out.info(`${out.style.bold(`Log in to ${provider.displayName}`)} by opening this URL:`);
+  out.info();
+  out.info(`  ${out.style.cyan(url.href)}`);
+  out.info();
+  out.info("After approving, the browser is sent to a 127.0.0.1 address that will not load.");
+  out.info("Copy that whole address and finish the login within 10 minutes with:");
+  out.info();
+  out.info(`  hermes-auth add ${provider.id} --callback-url '<the address>'`);
+  out.info();
+  out.info(out.style.dim(`The pending login is saved in ${path} (0600) and works once.`));
+}
+
+/** The state parameter of whatever was pasted, without judging the rest. */
+function stateOf(text: string): string | null {
+  const t = text.trim().replace(/^['"<]|['">]$/g, "");
+  const q = t.includes("?") ? t.slice(t.indexOf("?") + 1) : t;
+  return new URLSearchParams(q.split("#")[0]).get("state");
+}
+
+/** `--callback-url URL`: finish a pending two-step login. */
+async function finishTwoStep(
+  ctx: Context,
+  server: ProviderServer,
+  given: string,
+): Promise<LoginResult> {
+  const { provider } = server;
+  const pending = await takePending(hermesHome(ctx.env), provider.id, stateOf(given), {
+    now: ctx.now,
+  });
+  ctx.out.secret(pending.codeVerifier);
+  const parsed = parsePastedCallback(given, {
+    redirectUri: pending.redirectUri,
+    expectedState: pending.state,
+    allowBareCode: false,
+  });
+  if (!parsed.ok) {
+    throw usageError(
+      `--callback-url: ${parsed.reason}`,
+      "pass the whole address the browser was sent to",
+    );
+  }
+  ctx.out.secret(parsed.url.searchParams.get("code") ?? undefined);
+  // The exchange must use the client the login was started with.
+  const started = { ...server, client: { ...server.client, client_id: pending.clientId } };
+  const tokens = await exchangeCode(started, parsed.url, pending);
+  return { tokens, authMode: "oauth_pkce", redirectUri: pending.redirectUri };
+}
+
+/** `--device-code`: show the code, poll until approved. */
+async function deviceLogin(
+  ctx: Context,
+  server: ProviderServer,
+  session: SessionVerdict,
+  opts: AddOptions,
+): Promise<LoginResult> {
+  const { startDeviceAuthorization, pollDeviceToken } = await import("../oauth/device.ts");
+  const { provider } = server;
+  const out = ctx.out;
+  const auth = await startDeviceAuthorization(server, scopeOption(opts));
+  out.secret(auth.deviceCode);
+  // The user code is meant to be shown (RFC 8628 §3.3); the device code never is.
+  out.event({
+    event: "device_code",
+    provider: provider.id,
+    verification_uri: auth.verificationUri,
+    verification_uri_complete: auth.verificationUriComplete ?? null,
+    user_code: auth.userCode,
+    expires_in: auth.expiresIn,
+    interval: auth.interval,
+  });
+  out.info(`${out.style.bold(`Log in to ${provider.displayName}`)} on any device with a browser:`);
+  out.info();
+  out.info(`  1. open ${out.style.cyan(auth.verificationUri)}`);
+  out.info(`  2. enter the code ${out.style.bold(auth.userCode)}`);
+  if (auth.verificationUriComplete) {
+    out.info();
+    out.info(`  or open ${out.style.cyan(auth.verificationUriComplete)} (code filled in)`);
+  }
+  out.info();
+  const opened = opts.browser !== false &&
+    await openBrowser(auth.verificationUriComplete ?? auth.verificationUri, {
+      env: ctx.env,
+      os: Deno.build.os,
+      session,
+    });
+  if (opened) out.info(out.style.dim("Opened your browser."));
+  const minutes = Math.max(1, Math.round(auth.expiresIn / 60));
+  out.info(
+    out.style.dim(`Waiting for approval (the code expires in ${minutes} min; Ctrl-C to cancel)…`),
+  );
+  const tokens = await pollDeviceToken(server, auth, { signal: ctx.signal });
+  return { tokens, authMode: "oauth_device_code" };
 }
 
 async function storeLogin(

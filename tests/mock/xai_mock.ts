@@ -99,6 +99,8 @@ export interface MockFaults {
   slowMs?: number;
   /** Refresh responses carry no refresh_token and the old one stays valid (rotation off). */
   omitRefreshToken?: boolean;
+  /** Answer this many pending device polls with slow_down, however patient the client was. */
+  slowDownPolls?: number;
 }
 
 /** Request counters; every request counts, whether it succeeds or not. */
@@ -524,7 +526,9 @@ export async function startMockXai(options: MockXaiOptions = {}): Promise<MockXa
       const tooSoon = record.lastPollAt !== undefined &&
         at - record.lastPollAt < record.intervalSeconds * 1000;
       record.lastPollAt = at;
-      if (tooSoon) {
+      const forced = (faults.slowDownPolls ?? 0) > 0;
+      if (forced) faults.slowDownPolls! -= 1;
+      if (tooSoon || forced) {
         record.intervalSeconds += 5; // RFC 8628 §3.5
         throw new OAuthError(
           "slow_down",

@@ -1,0 +1,260 @@
+/**
+ * Remote logins end to end: the tunnel hint, paste-back through a real
+ * pseudo-terminal, the two-step login across two processes, device code.
+ */
+import assert from "node:assert/strict";
+import { startMockXai } from "../mock/xai_mock.ts";
+import { childEnv, cliArgv, runCli, spawnCli, tempHome } from "./harness.ts";
+
+type Json = Record<string, unknown>;
+const SSH = { SSH_CONNECTION: "203.0.113.5 51000 198.51.100.7 2222", USER: "ada" };
+
+function lastJson(stdout: string): Json {
+  return JSON.parse(stdout.trim().split("\n").at(-1)!);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}
+
+Deno.test("on SSH the terminal shows the tunnel command for the bound port, with -p for a non-22 server", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  const cli = spawnCli(["add", "xai-oauth", "--port", "0", "--timeout", "1"], {
+    env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer, ...SSH },
+  });
+  const result = await cli.done();
+  assert.equal(result.code, 4);
+  const port = /redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A(\d+)/.exec(result.stderr)?.[1];
+  assert.ok(port && port !== "0", result.stderr);
+  assert.ok(
+    result.stderr.includes(`ssh -N -L ${port}:127.0.0.1:${port} -p 2222 ada@198.51.100.7`),
+    result.stderr,
+  );
+  assert.match(result.stderr, /--device-code/);
+});
+
+Deno.test("off SSH, with a display, no tunnel hint is printed", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  const result = await runCli(
+    ["add", "xai-oauth", "--port", "0", "--timeout", "1", "--no-browser"],
+    {
+      env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer, DISPLAY: ":0" },
+    },
+  );
+  assert.equal(result.code, 4);
+  assert.doesNotMatch(result.stderr, /ssh -N -L \d/);
+});
+
+/** Quote for sh -c. */
+function sh(args: string[]): string {
+  return args.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+}
+
+const hasScript = await new Deno.Command("script", {
+  args: ["--version"],
+  stdout: "null",
+  stderr: "null",
+})
+  .output().then((o) => o.success, () => false);
+
+Deno.test({
+  name:
+    "a remote login completes by pasting the failed page's address into a terminal; the listener is never called",
+  ignore: !hasScript,
+  async fn() {
+    await using mock = await startMockXai();
+    await using home = await tempHome();
+    // script(1) gives the CLI a real pseudo-terminal on stdin and stdout.
+    const child = new Deno.Command("script", {
+      args: ["-qfec", sh([...cliArgv(), "add", "xai-oauth", "--json"]), "/dev/null"],
+      env: childEnv({ HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer, ...SSH }),
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let screen = "";
+    let authorize: Json | undefined;
+    while (!authorize) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`CLI ended early:\n${screen}`);
+      screen += value;
+      const line = screen.split(/\r?\n/).find((l) => l.includes('"event":"authorize"'));
+      if (line) authorize = JSON.parse(line.slice(line.indexOf("{")));
+    }
+    assert.equal(
+      authorize.tunnel,
+      `ssh -N -L ${authorize.port}:127.0.0.1:${authorize.port} -p 2222 ada@198.51.100.7`,
+    );
+    const callback = await mock.approve(String(authorize.url));
+    // Typed into the terminal, as a person would after the browser failed to load it.
+    await writer.write(new TextEncoder().encode(`  ${callback}  \r`));
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      screen += value;
+    }
+    await writer.close().catch(() => {});
+    const status = await child.status;
+    await child.stderr.cancel();
+    assert.equal(status.code, 0, screen);
+    assert.match(screen, /"event":"success"/);
+    const auth = JSON.parse(await Deno.readTextFile(`${home.path}/auth.json`));
+    assert.ok(auth.providers["xai-oauth"].tokens.refresh_token);
+    assert.equal(mock.stats.codeExchanges, 1);
+  },
+});
+
+Deno.test("--manual-paste starts no listener and accepts the URL on a piped stdin", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  const blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (blocker.addr as Deno.NetAddr).port;
+  blocker.close();
+  const cli = spawnCli(["add", "xai-oauth", "--manual-paste", "--json", "--port", String(port)], {
+    env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer },
+    stdin: true,
+  });
+  const authorize = await cli.event("authorize");
+  assert.equal(authorize.listening, false);
+  assert.equal(authorize.redirect_uri, `http://127.0.0.1:${port}/callback`);
+  // Nothing listens on the redirect port.
+  await assert.rejects(fetch(String(authorize.redirect_uri)));
+  const callback = await mock.approve(String(authorize.url));
+  await cli.write(`${callback}\n`);
+  const result = await cli.done();
+  assert.equal(result.code, 0, result.stderr);
+});
+
+Deno.test("a two-step login works across two processes, and replaying the callback URL is refused", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  const env = { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer };
+  const first = await runCli(["add", "xai-oauth", "--no-wait", "--json"], { env });
+  assert.equal(first.code, 0, first.stderr);
+  const authorize = JSON.parse(first.stdout.split("\n")[0]);
+  assert.equal(authorize.event, "authorize");
+  const pendingFile = `${home.path}/pending/xai-oauth.json`;
+  assert.equal((await Deno.stat(pendingFile)).mode! & 0o777, 0o600);
+  assert.ok(!first.stdout.includes(JSON.parse(await Deno.readTextFile(pendingFile)).codeVerifier));
+
+  const callback = await mock.approve(String(authorize.url));
+  const second = await runCli(["add", "xai-oauth", "--callback-url", callback, "--json"], { env });
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(lastJson(second.stdout).event, "success");
+  assert.equal(await exists(pendingFile), false);
+
+  const replay = await runCli(["add", "xai-oauth", "--callback-url", callback], { env });
+  assert.equal(replay.code, 3);
+  assert.match(replay.stderr, /--no-wait/);
+  assert.equal(mock.stats.codeExchanges, 1);
+});
+
+Deno.test("--callback-url with another login's state is refused and the pending login is kept", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  const env = { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer };
+  const first = await runCli(["add", "xai-oauth", "--no-wait", "--json"], { env });
+  const authorize = JSON.parse(first.stdout.split("\n")[0]);
+  const callback = new URL(await mock.approve(String(authorize.url)));
+  const forged = new URL(callback);
+  forged.searchParams.set("state", "not-the-state");
+  const refused = await runCli(["add", "xai-oauth", "--callback-url", forged.href], { env });
+  assert.equal(refused.code, 5);
+  const ok = await runCli(["add", "xai-oauth", "--callback-url", callback.href], { env });
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
+async function deviceRun(
+  setup: (mock: Awaited<ReturnType<typeof startMockXai>>) => void,
+  act: (mock: Awaited<ReturnType<typeof startMockXai>>, userCode: string) => void,
+  options: { deviceCodeTtl?: number } = {},
+) {
+  await using mock = await startMockXai({ deviceInterval: 0.2, ...options });
+  await using home = await tempHome();
+  setup(mock);
+  const cli = spawnCli(["add", "xai-oauth", "--device-code", "--json"], {
+    env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer },
+  });
+  const device = await cli.event("device_code");
+  act(mock, String(device.user_code));
+  const result = await cli.done();
+  const auth = await Deno.readTextFile(`${home.path}/auth.json`).then(JSON.parse, () => null);
+  return { result, device, auth, polls: mock.stats.devicePolls };
+}
+
+Deno.test("device code: pending, then approved, stores auth_mode oauth_device_code", async () => {
+  const { result, device, auth, polls } = await deviceRun(() => {}, (mock, code) => {
+    setTimeout(() => mock.approveDevice(code), 700);
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(String(device.verification_uri), /\/oauth2\/device$/);
+  assert.ok(polls >= 2, `polled ${polls} times`);
+  assert.equal(auth.providers["xai-oauth"].auth_mode, "oauth_device_code");
+  assert.ok(!result.stdout.includes(auth.providers["xai-oauth"].tokens.access_token));
+});
+
+Deno.test("device code: slow_down makes the CLI wait longer, then it succeeds", async () => {
+  const started = Date.now();
+  const { result } = await deviceRun((mock) => mock.faults.slowDownPolls = 1, (mock, code) => {
+    setTimeout(() => mock.approveDevice(code), 1000);
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(Date.now() - started >= 5000, "slow_down adds 5 s to the interval (RFC 8628 §3.5)");
+});
+
+Deno.test("device code: denied exits 5", async () => {
+  const { result, auth } = await deviceRun(() => {}, (mock, code) => mock.denyDevice(code));
+  assert.equal(result.code, 5);
+  assert.equal(lastJson(result.stdout).code, "access_denied");
+  assert.equal(auth, null);
+});
+
+Deno.test("device code: an expired code exits 4", async () => {
+  const { result } = await deviceRun(() => {}, () => {}, { deviceCodeTtl: 1 });
+  assert.equal(result.code, 4);
+  assert.equal(lastJson(result.stdout).code, "device_code_expired");
+});
+
+Deno.test({
+  name: "on a terminal a timeout offers the paste prompt once more instead of failing",
+  ignore: !hasScript,
+  async fn() {
+    await using mock = await startMockXai();
+    await using home = await tempHome();
+    const child = new Deno.Command("script", {
+      args: [
+        "-qfec",
+        sh([...cliArgv(), "add", "xai-oauth", "--port", "0", "--timeout", "1"]),
+        "/dev/null",
+      ],
+      env: childEnv({ HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer }),
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let screen = "";
+    while (!screen.includes("No callback arrived within 1 s")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`CLI ended without offering the paste prompt:\n${screen}`);
+      screen += value;
+    }
+    const url = /(http:\/\/127\.0\.0\.1:\d+\/oauth2\/authorize\?\S+)/.exec(screen)![1];
+    await writer.write(new TextEncoder().encode(`${await mock.approve(url)}\r`));
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      screen += value;
+    }
+    await writer.close().catch(() => {});
+    assert.equal((await child.status).code, 0, screen);
+    assert.match(screen, /Logged in to xAI Grok OAuth/);
+  },
+});
