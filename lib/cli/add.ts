@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { Exit, usageError } from "../errors.ts";
+import { AuthError, Exit, usageError } from "../errors.ts";
 import { type CallbackServer, startCallbackServer } from "../loopback/callback_server.ts";
 import { parsePastedCallback } from "../loopback/paste.ts";
 import { lines, waitForCallback } from "../loopback/wait.ts";
@@ -27,16 +27,16 @@ import {
 } from "../oauth/authcode.ts";
 import { providerBaseUrl, type ProviderServer, resolveServer } from "../oauth/server.ts";
 import type { TokenSet } from "../oauth/tokens.ts";
-import { resolveProvider } from "../providers/mod.ts";
-import type { ProviderSpec } from "../providers/types.ts";
+import type { ProviderSpec, RedirectSpec } from "../providers/types.ts";
 import { openBrowser } from "../remote/browser.ts";
 import { defaultProbe, detectSession, type SessionVerdict } from "../remote/session.ts";
 import { sshHint, tunnelCommand } from "../remote/ssh_hint.ts";
-import { updateAuthFile } from "../store/auth_store.ts";
+import { readAuthFile, updateAuthFile } from "../store/auth_store.ts";
 import { applyLogin, type StoredLogin } from "../store/credentials.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
 import { savePending, takePending } from "../store/pending.ts";
 import type { Context } from "./context.ts";
+import { chooseClientId, providerNamed } from "./providers.ts";
 
 /** Options of `add`, as commander hands them over. */
 export interface AddOptions {
@@ -63,26 +63,28 @@ interface LoginResult {
 
 /** Run `add`; returns the exit code. */
 export async function add(ctx: Context, providerName: string, opts: AddOptions): Promise<number> {
-  const provider = resolveProvider(providerName);
+  const provider = await providerNamed(ctx, providerName);
   checkFlagCombinations(provider, opts);
+  const redirect = redirectSpec(provider, opts);
+  const stored = (await readAuthFile(hermesHome(ctx.env))).data.providers[provider.id];
+  const clientId = chooseClientId(provider, {
+    flag: opts.clientId,
+    stored: typeof stored?.client_id === "string" ? stored.client_id : undefined,
+  }, ctx.env);
   const session = detectSession({ ...defaultProbe(), env: ctx.env });
-  const server = await resolveServer(provider, {
-    env: ctx.env,
-    fetch: ctx.fetch,
-    clientId: opts.clientId,
-  });
+  const server = await resolveServer(provider, { env: ctx.env, fetch: ctx.fetch, clientId });
   const input = new StdinLines(ctx);
   try {
     let result: LoginResult;
     if (opts.callbackUrl !== undefined) {
       result = await finishTwoStep(ctx, server, opts.callbackUrl);
     } else if (opts.wait === false) {
-      await startTwoStep(ctx, server, session, opts);
+      await startTwoStep(ctx, server, session, redirect, opts);
       return Exit.OK;
     } else if (opts.deviceCode) {
       result = await deviceLogin(ctx, server, session, opts);
     } else {
-      result = await browserLogin(ctx, server, session, opts, input);
+      result = await browserLogin(ctx, server, session, redirect, opts, input);
     }
     reportSuccess(ctx, provider, await storeLogin(ctx, server, result, opts));
     return Exit.OK;
@@ -109,19 +111,42 @@ function checkFlagCombinations(provider: ProviderSpec, opts: AddOptions): void {
   }
 }
 
-/** Where the listener should bind, and may it move when the port is busy. */
-function listenerPort(
-  provider: ProviderSpec,
-  opts: AddOptions,
-): { port: number; fallback: boolean } {
-  if (opts.port !== undefined) return { port: opts.port, fallback: false };
-  return { port: provider.redirect.port, fallback: provider.redirect.portFallback };
+/**
+ * Where the browser is sent back to: the provider's redirect, moved by
+ * `--port` (no fallback then: the user chose it) or replaced by
+ * `--redirect-uri` (for an app registered with another loopback URI).
+ */
+function redirectSpec(provider: ProviderSpec, opts: AddOptions): RedirectSpec {
+  if (opts.redirectUri !== undefined) {
+    if (opts.port !== undefined) {
+      throw usageError("--port and --redirect-uri cannot be used together");
+    }
+    let url: URL;
+    try {
+      url = new URL(opts.redirectUri);
+    } catch {
+      throw usageError(`--redirect-uri "${opts.redirectUri}" is not a URL`, REDIRECT_FIX);
+    }
+    if (
+      url.protocol !== "http:" || url.hostname !== "127.0.0.1" || !url.port || url.search ||
+      url.hash
+    ) {
+      throw usageError("--redirect-uri must be http://127.0.0.1:<port>/<path>", REDIRECT_FIX);
+    }
+    return { host: "127.0.0.1", port: Number(url.port), path: url.pathname, portFallback: false };
+  }
+  if (opts.port !== undefined) {
+    return { ...provider.redirect, port: opts.port, portFallback: false };
+  }
+  return provider.redirect;
 }
 
+const REDIRECT_FIX = "the callback listener binds 127.0.0.1 only (RFC 8252): register e.g. " +
+  "http://127.0.0.1:43827/callback with your app and pass exactly that";
+
 /** The redirect URI when no listener decides it (manual paste, two-step). */
-function fixedRedirectUri(provider: ProviderSpec, opts: AddOptions): string {
-  const port = opts.port || provider.redirect.port;
-  return `http://${provider.redirect.host}:${port}${provider.redirect.path}`;
+function fixedRedirectUri(redirect: RedirectSpec): string {
+  return `http://${redirect.host}:${redirect.port}${redirect.path}`;
 }
 
 function scopeOption(opts: AddOptions): { scopes?: string[] } {
@@ -176,6 +201,7 @@ async function browserLogin(
   ctx: Context,
   server: ProviderServer,
   session: SessionVerdict,
+  redirect: RedirectSpec,
   opts: AddOptions,
   input: StdinLines,
 ): Promise<LoginResult> {
@@ -188,26 +214,36 @@ async function browserLogin(
 
   let listener: CallbackServer | undefined;
   if (!manual) {
-    const { port, fallback } = listenerPort(provider, opts);
+    const { port } = redirect;
     listener = await startCallbackServer({
       port,
-      portFallback: fallback,
-      path: provider.redirect.path,
+      portFallback: redirect.portFallback,
+      path: redirect.path,
       expectedState: secrets.state,
       pages: provider.pages,
       onWarning: (message) => out.warn(message),
+    }).catch((e) => {
+      throw isCode(e, "port_in_use") ? portBusy(provider, redirect, opts) : e;
     });
     if (port !== 0 && listener.port !== port) {
       out.warn(`port ${port} is busy; listening on ${listener.port} instead`);
     }
   }
   try {
-    const redirectUri = listener?.redirectUri ?? fixedRedirectUri(provider, opts);
+    const redirectUri = listener?.redirectUri ?? fixedRedirectUri(redirect);
     const pending: PendingExchange = { ...secrets, redirectUri };
     const url = authorizationUrl(server, pending, scopeOption(opts));
     // Manual paste reads stdin even when it is a pipe: a script can feed the URL.
     const pasteOffered = manual || ctx.stdinIsTerminal;
-    const hinted = announce(ctx, server, url, redirectUri, session, pasteOffered && !manual, manual);
+    const hinted = announce(
+      ctx,
+      server,
+      url,
+      redirectUri,
+      session,
+      pasteOffered && !manual,
+      manual,
+    );
     const opened = opts.browser !== false &&
       await openBrowser(url.href, { env: ctx.env, os: Deno.build.os, session });
     if (opened) out.info(out.style.dim("Opened your browser. Approve access there."));
@@ -257,6 +293,24 @@ async function browserLogin(
   } finally {
     await listener?.close();
   }
+}
+
+/** The callback port is taken and may not move: say what holds it and the ways out. */
+function portBusy(provider: ProviderSpec, redirect: RedirectSpec, opts: AddOptions): AuthError {
+  const port = redirect.port;
+  const ways = [`find what holds it: lsof -iTCP:${port} -sTCP:LISTEN`];
+  if (!provider.redirect.portFallback) {
+    ways.push(
+      `or register another loopback redirect URI with your ${provider.displayName} app and pass --redirect-uri`,
+    );
+  } else if (opts.port !== undefined) ways.push("or pick another --port");
+  const why = provider.redirect.portFallback
+    ? "and --port asks for exactly that port"
+    : `and ${provider.displayName}'s redirect URI must match the registered one exactly`;
+  return new AuthError("port_in_use", `port ${port} on 127.0.0.1 is in use, ${why}`, {
+    exit: Exit.FAILURE,
+    fix: ways.join("; "),
+  });
 }
 
 function isCode(e: unknown, code: string): boolean {
@@ -311,12 +365,13 @@ async function startTwoStep(
   ctx: Context,
   server: ProviderServer,
   session: SessionVerdict,
+  redirect: RedirectSpec,
   opts: AddOptions,
 ): Promise<void> {
   const { provider, as, client } = server;
   const out = ctx.out;
   const secrets = await createLoginSecrets(provider);
-  const redirectUri = fixedRedirectUri(provider, opts);
+  const redirectUri = fixedRedirectUri(redirect);
   const pending: PendingExchange = { ...secrets, redirectUri };
   const url = authorizationUrl(server, pending, scopeOption(opts));
   const path = await savePending(hermesHome(ctx.env), {

@@ -5,12 +5,13 @@
  */
 import { AuthError, Exit } from "../errors.ts";
 import type { ProviderSpec } from "./types.ts";
+import { spotify } from "./spotify.ts";
 import { xai } from "./xai.ts";
 
 export type { ProviderSpec } from "./types.ts";
 
 /** Built-in providers, in display order. */
-export const builtinProviders: readonly ProviderSpec[] = [xai];
+export const builtinProviders: readonly ProviderSpec[] = [xai, spotify];
 
 /** Every provider known: built-ins plus any `extra` (from config.yaml). */
 export function allProviders(extra: readonly ProviderSpec[] = []): ProviderSpec[] {
@@ -33,4 +34,10 @@ export function resolveProvider(
     exit: Exit.USAGE,
     fix: `use one of: ${providers.map((p) => p.id).join(", ")}`,
   });
+}
+
+/** The built-in provider with this id or alias, or undefined. */
+export function findBuiltin(name: string): ProviderSpec | undefined {
+  const wanted = name.trim().toLowerCase();
+  return builtinProviders.find((p) => p.id === wanted || p.aliases.includes(wanted));
 }
