@@ -384,22 +384,8 @@ async function startTwoStep(
     tokenEndpoint: as.token_endpoint!,
     issuer: providerBaseUrl(provider, ctx.env),
   });
-  out.event({
-    event: "authorize",
-    provider: provider.id,
-    url: url.href,
-    redirect_uri: redirectUri,
-    port: Number(new URL(redirectUri).port) || null,
-    remote: session.remote,
-    tunnel: null,
-    listening: false,
-    expires_in: 600,
-  });
+  announce(ctx, server, url, redirectUri, session, false, true);
   out.event({ event: "pending", provider: provider.id, path, expires_in: 600 });
-  out.info(`${out.style.bold(`Log in to ${provider.displayName}`)} by opening this URL:`);
-  out.info();
-  out.info(`  ${out.style.cyan(url.href)}`);
-  out.info();
   out.info("After approving, the browser is sent to a 127.0.0.1 address that will not load.");
   out.info("Copy that whole address and finish the login within 10 minutes with:");
   out.info();

@@ -1,21 +1,15 @@
 /**
- * Token sets as the CLI stores them, and reading expiry out of them.
+ * Token endpoint responses turned into the token sets the store keeps.
  *
  * @module
  */
 import type * as oauth from "oauth4webapi";
 import { AuthError, Exit } from "../errors.ts";
 import type { ProviderSpec } from "../providers/types.ts";
+import type { TokenSet } from "../store/credentials.ts";
 
-/** What a token endpoint gave us, in the shape auth.json keeps. */
-export interface TokenSet {
-  access_token: string;
-  refresh_token?: string;
-  id_token?: string;
-  expires_in?: number;
-  token_type?: string;
-  scope?: string;
-}
+/** What a token endpoint gave us, in the shape auth.json keeps (defined by the store). */
+export type { TokenSet } from "../store/credentials.ts";
 
 /** Keep the fields we store; a provider that must give a refresh token and did not is an error. */
 export function toTokenSet(
@@ -39,25 +33,4 @@ export function toTokenSet(
   set.token_type = typeof response.token_type === "string" ? response.token_type : "Bearer";
   if (typeof response.scope === "string") set.scope = response.scope;
   return set;
-}
-
-/** The `exp` claim of a JWT-shaped token, without verifying it; undefined if not a JWT. */
-export function jwtExpiry(token: string): Date | undefined {
-  const parts = token.split(".");
-  if (parts.length !== 3) return undefined;
-  try {
-    const json = atob(parts[1].replace(/-/g, "+").replace(/_/g, "/"));
-    const exp = JSON.parse(json)?.exp;
-    return typeof exp === "number" && Number.isFinite(exp) ? new Date(exp * 1000) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** When the token set expires: `expires_in` counted from `obtainedAt`, else the JWT `exp`. */
-export function tokenExpiry(tokens: TokenSet, obtainedAt: Date): Date | undefined {
-  if (typeof tokens.expires_in === "number") {
-    return new Date(obtainedAt.getTime() + tokens.expires_in * 1000);
-  }
-  return jwtExpiry(tokens.access_token);
 }
