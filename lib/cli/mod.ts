@@ -50,12 +50,13 @@ export async function run(
   let globals: GlobalOptions = {};
   const program = new Command("hermes-auth")
     .description(
-      "Sign in to OAuth providers (xAI Grok, Spotify, …) from any machine, including over SSH,\n" +
-        "and keep the credentials where Hermes Agent reads them ($HERMES_HOME/auth.json).",
+      "Sign in to OAuth providers (xAI Grok, Spotify, …) from any machine, over SSH too.\n" +
+        "Credentials go where Hermes Agent reads them: $HERMES_HOME/auth.json.",
     )
     .version(VERSION, "-V, --version", "print the version")
     .helpOption("-h, --help", "show help")
     .showSuggestionAfterError(true)
+    .showHelpAfterError("(add --help for usage)")
     .exitOverride()
     .configureOutput({
       writeOut: (s) => void Deno.stdout.writeSync(new TextEncoder().encode(s)),
