@@ -358,6 +358,39 @@ Deno.test("a --redirect-uri that is not http://127.0.0.1:<port>/… is refused w
   assert.equal(await exists(`${home.path}/auth.json`), false);
 });
 
+Deno.test("an app registered with a portless loopback URI takes --redirect-uri on any port", async () => {
+  await using mock = await startMockSpotify({
+    redirectUris: ["http://127.0.0.1/spotify/callback"],
+  });
+  await using home = await tempHome();
+  const redirectUri = `http://127.0.0.1:${freePort()}/spotify/callback`;
+  await logIn(mock, home.path, redirectUri);
+  assert.equal((await spotifyState(home.path)).redirect_uri, redirectUri);
+});
+
+Deno.test("HERMES_SPOTIFY_ACCOUNTS_BASE_URL off spotify.com, or plain http off loopback, is refused before any request", async () => {
+  await using home = await tempHome();
+  for (
+    const base of [
+      "https://accounts.spotify.com.evil.example",
+      "https://evilspotify.com",
+      "http://accounts.spotify.com",
+    ]
+  ) {
+    const result = await runCli(["add", "spotify", "--no-wait", "--json"], {
+      env: {
+        HERMES_HOME: home.path,
+        HERMES_SPOTIFY_ACCOUNTS_BASE_URL: base,
+        SPOTIFY_CLIENT_ID: SPOTIFY_TEST_CLIENT_ID,
+      },
+    });
+    assert.equal(result.code, 6, `${base}: ${result.stdout}${result.stderr}`);
+    assert.equal(lastJson(result.stdout).code, "endpoint_refused", base);
+    assert.ok(!result.stdout.includes('"event":"authorize"'), base);
+  }
+  assert.equal(await exists(`${home.path}/pending`), false);
+});
+
 Deno.test("--device-code is refused for Spotify (exit 2), pointing at the browser login", async () => {
   await using mock = await startMockSpotify();
   await using home = await tempHome();
@@ -610,6 +643,22 @@ Deno.test("a 4xx on refresh means log in again: exit 3 naming `add spotify`", as
     assert.equal(status.code, 3, `${name}: ${status.stdout}`);
     assert.match(status.stdout, /add spotify/);
   }
+});
+
+Deno.test("a 5xx on refresh keeps the login; token hands out the still-valid token with a warning", async () => {
+  const { mock, redirectUri } = await mockWithOwnRedirect();
+  await using _mock = mock;
+  await using home = await tempHome();
+  await logIn(mock, home.path, redirectUri);
+  await ageToken(home.path, 100);
+  const before = await spotifyState(home.path);
+  mock.faults.refreshStatus = 503;
+  const result = await runCli(["token", "spotify"], { env: env(home.path, mock) });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout, `${before.access_token}\n`);
+  assert.match(result.stderr, /could not refresh/);
+  assert.ok(mock.stats.refreshes >= 1);
+  assert.deepEqual(await spotifyState(home.path), before);
 });
 
 Deno.test("status spotify reports the login; logout spotify removes it and keeps everything else", async () => {
