@@ -24,10 +24,20 @@ export interface OutputOptions {
 
 const encoder = new TextEncoder();
 
+/** Sinks whose reader went away (`hermes-auth add --json | head -1`). */
+const closed = new WeakSet<SyncWriter>();
+
 function writeAll(w: SyncWriter, text: string): void {
+  if (closed.has(w)) return;
   const bytes = encoder.encode(text);
   let off = 0;
-  while (off < bytes.length) off += w.writeSync(bytes.subarray(off));
+  try {
+    while (off < bytes.length) off += w.writeSync(bytes.subarray(off));
+  } catch (e) {
+    // A closed pipe is the reader's choice, not our failure: stop writing to it.
+    if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+    closed.add(w);
+  }
 }
 
 function sgr(open: number, close: number) {

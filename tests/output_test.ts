@@ -1,0 +1,73 @@
+/** Output: human text vs JSON, colours, redaction, closed pipes. */
+import assert from "node:assert/strict";
+import { AuthError, Exit } from "../lib/errors.ts";
+import { Output, type SyncWriter } from "../lib/output.ts";
+
+class Sink implements SyncWriter {
+  text = "";
+  writeSync(p: Uint8Array): number {
+    this.text += new TextDecoder().decode(p);
+    return p.length;
+  }
+}
+
+function make(json: boolean, color = false) {
+  const stdout = new Sink();
+  const stderr = new Sink();
+  return { out: new Output({ json, color, stdout, stderr }), stdout, stderr };
+}
+
+Deno.test("human text goes to stderr, data to stdout, and --json keeps stdout pure JSON", () => {
+  const human = make(false);
+  human.out.info("hello");
+  human.out.data("row");
+  human.out.event({ event: "x" });
+  assert.equal(human.stderr.text, "hello\n");
+  assert.equal(human.stdout.text, "row\n");
+  const json = make(true);
+  json.out.info("hello");
+  json.out.warn("careful");
+  json.out.event({ event: "x" });
+  assert.equal(json.stderr.text, "");
+  assert.deepEqual(json.stdout.text.trim().split("\n").map((l) => JSON.parse(l)), [
+    { event: "warning", message: "careful" },
+    { event: "x" },
+  ]);
+});
+
+Deno.test("a registered secret is redacted from every line, including error events", () => {
+  const { out, stdout, stderr } = make(false);
+  out.secret("s3cr3t-token-value");
+  out.info("token is s3cr3t-token-value");
+  out.error(new AuthError("x", "failed with s3cr3t-token-value", { exit: Exit.PROVIDER }));
+  assert.ok(!stderr.text.includes("s3cr3t-token-value"));
+  assert.match(stderr.text, /\[redacted\]/);
+  const j = make(true);
+  j.out.secret("s3cr3t-token-value");
+  j.out.event({ event: "e", message: "s3cr3t-token-value" });
+  assert.ok(!j.stdout.text.includes("s3cr3t-token-value"));
+  assert.equal(stdout.text, "");
+});
+
+Deno.test("colours only when asked, never in JSON mode", () => {
+  const plain = make(false, false);
+  plain.out.success("done");
+  assert.equal(plain.stderr.text, "✓ done\n");
+  const colored = make(false, true);
+  colored.out.success("done");
+  assert.match(colored.stderr.text, /\x1b\[32m/);
+});
+
+Deno.test("a closed pipe stops output quietly instead of crashing (add --json | head -1)", () => {
+  let writes = 0;
+  const broken: SyncWriter = {
+    writeSync() {
+      writes++;
+      throw new Deno.errors.BrokenPipe("Broken pipe (os error 32)");
+    },
+  };
+  const out = new Output({ json: true, color: false, stdout: broken, stderr: new Sink() });
+  out.event({ event: "authorize" });
+  out.event({ event: "success" });
+  assert.equal(writes, 1);
+});
