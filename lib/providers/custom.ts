@@ -146,13 +146,12 @@ function endpointUrl(entry: Entry, key: string, path: string): URL | undefined {
   } catch {
     throw invalid(`${path}.${key}`, "an absolute URL such as https://idp.example.com", text);
   }
-  const problem = endpointProblem(url, {});
-  if (problem) {
-    throw invalid(
-      `${path}.${key}`,
-      `an https URL, or http on a loopback host (${problem})`,
-      text,
-    );
+  if (url.username || url.password) {
+    // Not echoed: the value holds a secret.
+    throw invalid(`${path}.${key}`, "a URL without a user name or password in it");
+  }
+  if (endpointProblem(url, {})) {
+    throw invalid(`${path}.${key}`, "an https URL, or http on a loopback host", text);
   }
   if (url.hash) throw invalid(`${path}.${key}`, "a URL without a #fragment", text);
   return url;

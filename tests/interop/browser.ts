@@ -89,10 +89,8 @@ function titleOf(html: string): string {
   return decodeEntities(heading?.[1]?.trim() ?? "");
 }
 
-/** Options of {@link playBrowser}. */
-export interface PlayOptions {
-  /** Where the login ends: the redirect URI the CLI registered (any port, query ignored). */
-  redirectUri: string;
+/** How the person at the browser behaves. */
+export interface PersonOptions {
   /** Approve on the consent page (default), or press its Cancel link. */
   approve?: boolean;
   /** Typed into the login form. */
@@ -100,6 +98,12 @@ export interface PlayOptions {
   password?: string;
   /** Safety net against a redirect loop. */
   maxSteps?: number;
+}
+
+/** Options of {@link playBrowser}. */
+export interface PlayOptions extends PersonOptions {
+  /** Where the login ends: the redirect URI the CLI registered (any port, query ignored). */
+  redirectUri: string;
 }
 
 /** What the browser went through. */
@@ -116,11 +120,52 @@ export interface PlayResult {
  * the caller delivers it to the CLI's listener (or pastes it).
  */
 export async function playBrowser(authorizeUrl: string, options: PlayOptions): Promise<PlayResult> {
-  const jar = new CookieJar();
   const target = new URL(options.redirectUri);
+  const { callback, pages } = await browse(authorizeUrl, options, {
+    redirect: (to) =>
+      to.protocol === target.protocol && to.hostname === target.hostname &&
+      to.pathname === target.pathname,
+  });
+  if (!callback) throw new Error(`the server never redirected to ${options.redirectUri}`);
+  return { callback, pages };
+}
+
+/** Options of {@link playDeviceVerification}. */
+export interface DeviceOptions extends PersonOptions {
+  /** The heading of the page that says the device is approved. */
+  donePage: RegExp;
+}
+
+/**
+ * Open a device login's `verification_uri_complete` (RFC 8628 §3.3.1) and
+ * click through until a page whose heading matches `donePage`. Returns the
+ * headings of the pages shown.
+ */
+export async function playDeviceVerification(
+  verificationUri: string,
+  options: DeviceOptions,
+): Promise<string[]> {
+  return (await browse(verificationUri, options, {
+    page: (heading) => options.donePage.test(heading),
+  }))
+    .pages;
+}
+
+/** Where browsing ends: a redirect to the CLI, or a page that needs nothing more. */
+interface Stop {
+  redirect?: (to: URL) => boolean;
+  page?: (heading: string) => boolean;
+}
+
+async function browse(
+  start: string,
+  options: PersonOptions,
+  stop: Stop,
+): Promise<{ callback?: URL; pages: string[] }> {
+  const jar = new CookieJar();
   const pages: string[] = [];
   let next: { url: URL; method: string; body?: URLSearchParams } = {
-    url: new URL(authorizeUrl),
+    url: new URL(start),
     method: "GET",
   };
   for (let step = 0; step < (options.maxSteps ?? 20); step++) {
@@ -135,12 +180,7 @@ export async function playBrowser(authorizeUrl: string, options: PlayOptions): P
     if (response.status >= 300 && response.status < 400 && location) {
       await response.body?.cancel();
       const to = new URL(location, url);
-      if (
-        to.protocol === target.protocol && to.hostname === target.hostname &&
-        to.pathname === target.pathname
-      ) {
-        return { callback: to, pages };
-      }
+      if (stop.redirect?.(to)) return { callback: to, pages };
       next = { url: to, method: "GET" };
       continue;
     }
@@ -150,13 +190,15 @@ export async function playBrowser(authorizeUrl: string, options: PlayOptions): P
         `${method} ${url.pathname} answered ${response.status}: ${html.slice(0, 500)}`,
       );
     }
-    pages.push(titleOf(html));
+    const heading = titleOf(html);
+    pages.push(heading);
+    if (stop.page?.(heading)) return { pages };
     const [form] = formsOf(html);
-    if (!form) throw new Error(`no form on the page "${titleOf(html)}" at ${url.pathname}`);
+    if (!form) throw new Error(`no form on the page "${heading}" at ${url.pathname}`);
     const hasLogin = form.inputs.some((i) => i.type === "password");
     if (!hasLogin && options.approve === false) {
       const cancel = html.match(/<a\s+href="([^"]*)"[^>]*>\s*\[\s*Cancel\s*\]/i);
-      if (!cancel) throw new Error(`no Cancel link on "${titleOf(html)}"`);
+      if (!cancel) throw new Error(`no Cancel link on "${heading}"`);
       next = { url: new URL(decodeEntities(cancel[1]), url), method: "GET" };
       continue;
     }
@@ -172,7 +214,5 @@ export async function playBrowser(authorizeUrl: string, options: PlayOptions): P
       ? { url: action, method: "POST", body: fields }
       : { url: new URL(`${action.origin}${action.pathname}?${fields}`), method: "GET" };
   }
-  throw new Error(
-    `the server never redirected to ${options.redirectUri}; pages: ${pages.join(", ")}`,
-  );
+  throw new Error(`browsing never finished; pages: ${pages.join(", ")}`);
 }

@@ -1,4 +1,4 @@
-// deno-lint-ignore-file no-console -- quietly() filters oidc-provider's development notices
+// deno-lint-ignore-file no-console -- muteNotices() filters oidc-provider's development notices
 /**
  * A real OpenID Connect authorization server for the interoperability suite:
  * panva's `oidc-provider` (the certified implementation behind many Node
@@ -14,7 +14,9 @@
  *   with `prompt=consent`, as OpenID Connect Core §11 says), rotated on every
  *   use;
  * - its own interactive login and consent pages (devInteractions), which
- *   the tests drive like a browser (see browser.ts).
+ *   the tests drive like a browser (see browser.ts);
+ * - the device authorization grant (RFC 8628) with its own verification
+ *   pages, announcing a 1 s poll interval to keep the tests fast.
  *
  * @module
  */
@@ -50,28 +52,26 @@ export interface OidcServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-// oidc-provider announces on the console that it is running with its
-// development defaults and, under Deno, that the runtime is unsupported.
-// Those notices are expected here; keep them out of the test output.
-async function quietly<T>(f: () => Promise<T> | T): Promise<T> {
-  const original = console.warn;
-  const originalInfo = console.info;
+// oidc-provider announces on the console that it runs with development
+// defaults (and, under Deno, on an unsupported runtime), at start and at the
+// first use of each default page. Those notices are expected here; keep them
+// out of the test output while a server runs. Returns the undo.
+function muteNotices(): () => void {
+  const { warn, info } = console;
   const keep = (write: (...a: unknown[]) => void) => (...args: unknown[]) => {
-    if (!String(args[0]).includes("oidc-provider ")) write(...args);
+    if (!String(args[0]).startsWith("oidc-provider ")) write(...args);
   };
-  console.warn = keep(original);
-  console.info = keep(originalInfo);
-  try {
-    return await f();
-  } finally {
-    console.warn = original;
-    console.info = originalInfo;
-  }
+  console.warn = keep(warn);
+  console.info = keep(info);
+  return () => {
+    console.warn = warn;
+    console.info = info;
+  };
 }
 
 /** Start oidc-provider on 127.0.0.1:0. */
 export async function startOidcServer(options: OidcServerOptions = {}): Promise<OidcServer> {
-  const { default: Provider } = await quietly(() => import("oidc-provider"));
+  const unmute = muteNotices();
   const stats: OidcServerStats = { tokenGrants: [], requests: [] };
   // The issuer names the port, so the app is plugged in once the port is bound.
   const app: { handle?: (req: IncomingMessage, res: ServerResponse) => void } = {};
@@ -79,52 +79,73 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     stats.requests.push(`${req.method} ${new URL(req.url ?? "/", "http://x").pathname}`);
     app.handle!(req, res);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const issuer = `http://127.0.0.1:${port}`;
-
-  const provider = await quietly(() =>
-    new Provider(issuer, {
-      clients: [{
-        client_id: INTEROP_CLIENT_ID,
-        application_type: "native",
-        token_endpoint_auth_method: "none",
-        redirect_uris: ["http://127.0.0.1/callback"],
-        grant_types: ["authorization_code", "refresh_token"],
-        response_types: ["code"],
-      }],
-      pkce: { required: () => true },
-      rotateRefreshToken: true,
-      features: { devInteractions: { enabled: true } },
-      cookies: { keys: ["interop-suite-cookie-key"] },
-      // Every lifetime set, so oidc-provider does not warn about its defaults.
-      ttl: {
-        AccessToken: options.accessTokenTtl ?? 3600,
-        AuthorizationCode: 60,
-        IdToken: 3600,
-        RefreshToken: 86_400,
-        Grant: 86_400,
-        Interaction: 600,
-        Session: 86_400,
-      },
-      findAccount: (_ctx: unknown, accountId: string) => ({
-        accountId,
-        claims: () => ({ sub: accountId }),
-      }),
-    })
-  );
-  provider.on("grant.success", (ctx: { oidc: { params?: { grant_type?: string } } }) => {
-    stats.tokenGrants.push(String(ctx.oidc.params?.grant_type));
-  });
-  app.handle = provider.callback();
-
-  const close = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
+  let listening = false;
+  const close = async () => {
+    if (listening) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    unmute();
+  };
+  try {
+    const { default: Provider } = await import("oidc-provider");
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => resolve());
     });
-  return { issuer, clientId: INTEROP_CLIENT_ID, stats, close, [Symbol.asyncDispose]: close };
+    listening = true;
+    const { port } = server.address() as AddressInfo;
+    const issuer = `http://127.0.0.1:${port}`;
+    const provider = new Provider(issuer, configuration(options));
+    // oidc-provider names no poll interval, so clients would wait RFC 8628's
+    // default 5 s between polls; a server may name a shorter one (§3.2).
+    provider.on("device_authorization.success", (_ctx: unknown, body: Record<string, unknown>) => {
+      body.interval = 1;
+    });
+    provider.on("grant.success", (ctx: { oidc: { params?: { grant_type?: string } } }) => {
+      stats.tokenGrants.push(String(ctx.oidc.params?.grant_type));
+    });
+    app.handle = provider.callback();
+    return { issuer, clientId: INTEROP_CLIENT_ID, stats, close, [Symbol.asyncDispose]: close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+function configuration(options: OidcServerOptions): Record<string, unknown> {
+  return {
+    clients: [{
+      client_id: INTEROP_CLIENT_ID,
+      application_type: "native",
+      token_endpoint_auth_method: "none",
+      redirect_uris: ["http://127.0.0.1/callback"],
+      grant_types: [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+      ],
+      response_types: ["code"],
+    }],
+    pkce: { required: () => true },
+    rotateRefreshToken: true,
+    features: { devInteractions: { enabled: true }, deviceFlow: { enabled: true } },
+    cookies: { keys: ["interop-suite-cookie-key"] },
+    ttl: {
+      AccessToken: options.accessTokenTtl ?? 3600,
+      AuthorizationCode: 60,
+      DeviceCode: 600,
+      IdToken: 3600,
+      RefreshToken: 86_400,
+      Grant: 86_400,
+      Interaction: 600,
+      Session: 86_400,
+    },
+    findAccount: (_ctx: unknown, accountId: string) => ({
+      accountId,
+      claims: () => ({ sub: accountId }),
+    }),
+  };
 }
