@@ -59,6 +59,8 @@ interface LoginResult {
   tokens: TokenSet;
   authMode: "oauth_pkce" | "oauth_device_code";
   redirectUri?: string;
+  /** The client the login was made with, when not the resolved one (two-step). */
+  clientId?: string;
 }
 
 /** Run `add`; returns the exit code. */
@@ -67,10 +69,11 @@ export async function add(ctx: Context, providerName: string, opts: AddOptions):
   checkFlagCombinations(provider, opts);
   const redirect = redirectSpec(provider, opts);
   const stored = (await readAuthFile(hermesHome(ctx.env))).data.providers[provider.id];
-  const clientId = chooseClientId(provider, {
-    flag: opts.clientId,
-    stored: typeof stored?.client_id === "string" ? stored.client_id : undefined,
-  }, ctx.env);
+  const storedClientId = typeof stored?.client_id === "string" ? stored.client_id : undefined;
+  const clientId = opts.callbackUrl !== undefined
+    // Finishing a two-step login: the pending login knows its client; see finishTwoStep.
+    ? (opts.clientId ?? storedClientId ?? provider.clientId.builtIn ?? PENDING_CLIENT)
+    : chooseClientId(provider, { flag: opts.clientId, stored: storedClientId }, ctx.env);
   const session = detectSession({ ...defaultProbe(), env: ctx.env });
   const server = await resolveServer(provider, { env: ctx.env, fetch: ctx.fetch, clientId });
   const input = new StdinLines(ctx);
@@ -125,13 +128,16 @@ function redirectSpec(provider: ProviderSpec, opts: AddOptions): RedirectSpec {
     try {
       url = new URL(opts.redirectUri);
     } catch {
-      throw usageError(`--redirect-uri "${opts.redirectUri}" is not a URL`, REDIRECT_FIX);
+      throw usageError(`--redirect-uri "${opts.redirectUri}" is not a URL`, redirectFix(provider));
     }
     if (
       url.protocol !== "http:" || url.hostname !== "127.0.0.1" || !url.port || url.search ||
       url.hash
     ) {
-      throw usageError("--redirect-uri must be http://127.0.0.1:<port>/<path>", REDIRECT_FIX);
+      throw usageError(
+        "--redirect-uri must be http://127.0.0.1:<port>/<path>",
+        redirectFix(provider),
+      );
     }
     return { host: "127.0.0.1", port: Number(url.port), path: url.pathname, portFallback: false };
   }
@@ -141,8 +147,13 @@ function redirectSpec(provider: ProviderSpec, opts: AddOptions): RedirectSpec {
   return provider.redirect;
 }
 
-const REDIRECT_FIX = "the callback listener binds 127.0.0.1 only (RFC 8252): register e.g. " +
-  "http://127.0.0.1:43827/callback with your app and pass exactly that";
+function redirectFix(provider: ProviderSpec): string {
+  return "the callback listener binds 127.0.0.1 only (RFC 8252): register a URI such as " +
+    `http://127.0.0.1:<free port>${provider.redirect.path} with your app and pass exactly that`;
+}
+
+/** Placeholder client id until the pending login supplies the real one. */
+const PENDING_CLIENT = "(from the pending login)";
 
 /** The redirect URI when no listener decides it (manual paste, two-step). */
 function fixedRedirectUri(redirect: RedirectSpec): string {
@@ -427,7 +438,12 @@ async function finishTwoStep(
   // The exchange must use the client the login was started with.
   const started = { ...server, client: { ...server.client, client_id: pending.clientId } };
   const tokens = await exchangeCode(started, parsed.url, pending);
-  return { tokens, authMode: "oauth_pkce", redirectUri: pending.redirectUri };
+  return {
+    tokens,
+    authMode: "oauth_pkce",
+    redirectUri: pending.redirectUri,
+    clientId: pending.clientId,
+  };
 }
 
 /** `--device-code`: show the code, poll until approved. */
@@ -479,7 +495,7 @@ async function deviceLogin(
 async function storeLogin(
   ctx: Context,
   server: ProviderServer,
-  { tokens, authMode, redirectUri }: LoginResult,
+  { tokens, authMode, redirectUri, clientId }: LoginResult,
   opts: AddOptions,
 ): Promise<{ row: StoredLogin | null; path: string }> {
   const out = ctx.out;
@@ -501,7 +517,7 @@ async function storeLogin(
           : {}),
       },
       redirectUri: redirectUri ?? "",
-      clientId: client.client_id,
+      clientId: clientId ?? client.client_id,
       label: opts.label,
       now: ctx.now(),
     }), { now: ctx.now });

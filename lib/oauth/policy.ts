@@ -59,7 +59,8 @@ export function checkEndpoint(value: string | URL, policy: EndpointPolicy, what:
       `refusing the ${what} ${url.origin}${url.pathname}: ${problem}`,
       {
         exit: Exit.PROVIDER,
-        fix: "check the issuer setting, or whether a proxy rewrites the discovery document",
+        fix:
+          "check the provider's issuer or base URL setting, or whether a proxy rewrites its answers",
       },
     );
   }

@@ -77,7 +77,8 @@ export async function resolveServer(
 ): Promise<ProviderServer> {
   const env = options.env ?? ((n: string) => Deno.env.get(n));
   const timeoutMs = options.timeoutMs ?? 20_000;
-  const base = checkEndpoint(providerBaseUrl(provider, env), provider.policy, "issuer");
+  const what = provider.endpoints.kind === "discovery" ? "issuer" : "accounts base URL";
+  const base = checkEndpoint(providerBaseUrl(provider, env), provider.policy, what);
   const insecure = base.protocol === "http:";
   const http = httpOptions(options.fetch, insecure, timeoutMs);
   const clientId = options.clientId ?? provider.clientId.builtIn;

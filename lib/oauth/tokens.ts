@@ -30,7 +30,10 @@ export function toTokenSet(
   if (response.refresh_token) set.refresh_token = response.refresh_token;
   if (response.id_token) set.id_token = response.id_token;
   if (typeof response.expires_in === "number") set.expires_in = response.expires_in;
-  set.token_type = typeof response.token_type === "string" ? response.token_type : "Bearer";
+  // oauth4webapi lower-cases token_type; the scheme is case-insensitive (RFC 6750), and
+  // Hermes and the providers write "Bearer".
+  const type = typeof response.token_type === "string" ? response.token_type : "Bearer";
+  set.token_type = type.toLowerCase() === "bearer" ? "Bearer" : type;
   if (typeof response.scope === "string") set.scope = response.scope;
   return set;
 }

@@ -530,8 +530,6 @@ Deno.test("two-step: --no-wait then --callback-url logs in, once", async () => {
 
 Deno.test({
   name: "two-step: the second step needs no client id again; the pending login has it",
-  // lib/cli/add.ts resolves the client id before it reads the pending login: see the report.
-  ignore: true,
   async fn() {
     await using mock = await startMockSpotify();
     await using home = await tempHome();
