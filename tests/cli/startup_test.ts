@@ -1,0 +1,104 @@
+/**
+ * Start-up cost: what a command loads before it runs. lib/cli/mod.ts loads
+ * each command module with a dynamic import, so `--version` loads only the
+ * command tree, and `token` — run by scripts before every API call — loads
+ * neither the callback listener, the browser opener nor the model picker.
+ * Read from Deno's own module graph (`deno info --json`), following static
+ * imports only: those are what loading a module costs up front.
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../../", import.meta.url);
+
+interface GraphModule {
+  specifier: string;
+  kind?: string;
+  npmPackage?: string;
+  dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+}
+
+/** Project-relative paths and npm package names statically reachable from `entries`. */
+async function staticallyLoaded(...entries: string[]): Promise<string[]> {
+  const loaded = new Set<string>();
+  for (const entry of entries) {
+    const { stdout, stderr, success } = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", entry],
+      cwd: ROOT,
+    }).output();
+    assert.ok(success, new TextDecoder().decode(stderr));
+    const graph = JSON.parse(new TextDecoder().decode(stdout)) as {
+      roots: string[];
+      modules: GraphModule[];
+      redirects: Record<string, string>;
+    };
+    const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
+    const queue = [...graph.roots];
+    const seen = new Set<string>();
+    while (queue.length > 0) {
+      const specifier = graph.redirects[queue[0]] ?? queue[0];
+      queue.shift();
+      if (seen.has(specifier)) continue;
+      seen.add(specifier);
+      const module = bySpecifier.get(specifier);
+      if (module?.kind === "npm") {
+        loaded.add(`npm:${module.npmPackage!.replace(/@[^@/]+$/, "")}`);
+        continue;
+      }
+      if (specifier.startsWith(ROOT.href)) loaded.add(specifier.slice(ROOT.href.length));
+      else if (specifier.startsWith("node:")) loaded.add(specifier);
+      for (const dep of module?.dependencies ?? []) {
+        // Type-only imports have no `code`; dynamic ones load when called.
+        if (dep.code && !dep.isDynamic) queue.push(dep.code.specifier);
+      }
+    }
+  }
+  return [...loaded].sort();
+}
+
+/** What a command that is neither `add` nor `model` must not load. */
+function heavy(path: string): boolean {
+  return path.startsWith("lib/loopback/") || // the callback listener
+    path === "lib/remote/browser.ts" || // the browser opener
+    path === "lib/cli/add.ts" ||
+    path === "lib/cli/model.ts" || // the picker
+    path.startsWith("npm:@inquirer/"); // the picker's prompt library
+}
+
+async function exists(path: URL): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("--version and --help load the command tree only: no command module, one npm package", async () => {
+  const loaded = await staticallyLoaded("main.ts");
+  const commands = loaded.filter((p) => p.startsWith("lib/cli/"));
+  assert.deepEqual(commands, ["lib/cli/context.ts", "lib/cli/mod.ts"]);
+  assert.deepEqual(loaded.filter((p) => p.startsWith("npm:")), ["npm:commander"]);
+  assert.deepEqual(loaded.filter(heavy), []);
+});
+
+const hasToken = await exists(new URL("lib/cli/token.ts", ROOT));
+if (!hasToken) {
+  // deno-lint-ignore no-console
+  console.log("skipped: start-up of `token`: lib/cli/token.ts does not exist yet");
+}
+
+Deno.test({
+  name: "token loads neither the listener, the browser opener nor the model picker",
+  ignore: !hasToken,
+  async fn() {
+    const loaded = await staticallyLoaded("main.ts", "lib/cli/token.ts");
+    assert.ok(loaded.includes("lib/cli/token.ts"));
+    assert.deepEqual(loaded.filter(heavy), []);
+  },
+});
+
+Deno.test("the graph walk sees what add loads: the listener and the opener (so the checks above bite)", async () => {
+  const loaded = await staticallyLoaded("lib/cli/add.ts");
+  assert.ok(loaded.some((p) => p.startsWith("lib/loopback/")), loaded.join("\n"));
+  assert.ok(loaded.includes("lib/remote/browser.ts"));
+});
