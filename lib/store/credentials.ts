@@ -1,8 +1,10 @@
 /**
  * A login in Hermes's layout: what `providers[<id>]` and
- * `credential_pool[<id>]` look like after a sign-in, and how to read the
- * stored token back. Pure functions over an {@link AuthFile}; the caller
- * wraps them in `updateAuthFile` / `readAuthFile`.
+ * `credential_pool[<id>]` look like after a sign-in, which stored credential
+ * to use ({@link pickCredential}), what a refresh writes ({@link applyRefresh})
+ * and how a login whose refresh token was refused is quarantined
+ * ({@link markLoginDead}, docs/hermes-compat.md §6). Pure functions over an
+ * {@link AuthFile}; the caller wraps them in `updateAuthFile` / `readAuthFile`.
  *
  * Layouts (docs/hermes-compat.md):
  * - `xai`: `tokens{access_token, refresh_token, id_token, expires_in,
@@ -90,10 +92,13 @@ export interface StoredToken {
 }
 
 /** How each storage layout behaves beyond its fields (Hermes's per-provider rules, as data). */
-const LAYOUTS: Record<ProviderSpec["storage"], { pooled: boolean; activates: boolean }> = {
-  xai: { pooled: true, activates: true },
-  generic: { pooled: true, activates: true },
-  spotify: { pooled: false, activates: false },
+const LAYOUTS: Record<
+  ProviderSpec["storage"],
+  { pooled: boolean; activates: boolean; refreshFailedCode: string }
+> = {
+  xai: { pooled: true, activates: true, refreshFailedCode: "xai_refresh_failed" },
+  generic: { pooled: true, activates: true, refreshFailedCode: "refresh_failed" },
+  spotify: { pooled: false, activates: false, refreshFailedCode: "spotify_refresh_failed" },
 };
 
 /** Source of the pool row that mirrors `providers[<id>]` (Hermes's `_seed_tokens_singleton`). */
@@ -173,6 +178,17 @@ export function decodeJwtClaims(token: string): Record<string, unknown> {
   }
 }
 
+/**
+ * The `iss` of the provider's stored ID token: the issuer exactly as the
+ * provider spells it (trailing slash or not), which a refresh needs to check
+ * a new ID token without fetching discovery again. Not verified here.
+ */
+export function storedIssuer(data: AuthFile, providerId: string): string | undefined {
+  const idToken = text(asRecord(asRecord(data.providers?.[providerId]).tokens).id_token);
+  const iss = idToken ? decodeJwtClaims(idToken).iss : undefined;
+  return typeof iss === "string" && iss !== "" ? iss : undefined;
+}
+
 /** Hermes's `label_from_token`: the token's `email`, `preferred_username` or `upn`. */
 export function labelFromToken(token: string): string | undefined {
   const claims = decodeJwtClaims(token);
@@ -181,6 +197,313 @@ export function labelFromToken(token: string): string | undefined {
     if (typeof value === "string" && value.trim()) return value.trim();
   }
   return undefined;
+}
+
+/** Which stored credential: the provider's login state (with the pool rows mirroring it), or one independent pool row. */
+export type CredentialRef = { kind: "state" } | { kind: "row"; id: string };
+
+/** A credential {@link pickCredential} chose, read for use. */
+export interface PickedCredential {
+  ref: CredentialRef;
+  login: StoredToken;
+  /** The pool row behind it: the independent row, or the row mirroring the state (none for Spotify). */
+  row?: PoolRow;
+}
+
+/** Sources of the pool row that mirrors `providers[<id>]`: today's, and the loopback era's. */
+const MIRROR_SOURCES: ReadonlySet<string> = new Set([MIRROR_SOURCE, "loopback_pkce"]);
+
+/**
+ * The credential `token` and `status` use for a provider: pool rows in
+ * priority order (a row mirroring `providers[<id>]` stands for that state,
+ * which is the copy Hermes refreshes), skipping rows Hermes marked `dead`
+ * and logins whose tokens were removed; then the state itself when no row
+ * mirrors it. Among those, the first that can still give a token (not
+ * expired, or refreshable) and is not `exhausted` wins; failing that the
+ * first usable one, failing that the first one (so the caller can say what
+ * is wrong with it). Null when the provider has no login at all.
+ */
+export function pickCredential(
+  data: AuthFile,
+  provider: Pick<ProviderSpec, "id" | "storage">,
+  now: Date,
+): PickedCredential | null {
+  const candidates = credentialCandidates(data, provider);
+  const usable = candidates.filter((c) => isUsable(c.login, now));
+  const ready = usable.filter((c) => c.row?.last_status !== "exhausted");
+  return ready[0] ?? usable[0] ?? candidates[0] ?? null;
+}
+
+/** Can this login still give an access token: not expired (or no expiry known), or refreshable? */
+export function isUsable(login: StoredToken, now: Date): boolean {
+  return login.expiresAt === null || login.expiresAt > now || login.refreshToken !== undefined;
+}
+
+function credentialCandidates(
+  data: AuthFile,
+  provider: Pick<ProviderSpec, "id" | "storage">,
+): PickedCredential[] {
+  const stateLogin = readLogin(data, provider.id, provider.storage);
+  const found: PickedCredential[] = [];
+  let stateSeen = false;
+  for (const row of poolRows(data, provider.id)) {
+    if (row.auth_type === "api_key") continue;
+    if (mirrorsState(row, stateLogin)) {
+      if (stateSeen) continue;
+      stateSeen = true;
+      // A dead mirror row still holding the state's tokens means those tokens are dead; one
+      // holding other tokens predates a newer login Hermes has not re-seeded into the row yet.
+      const deadWithState = row.last_status === "dead" &&
+        text(row.access_token) === stateLogin?.accessToken;
+      if (stateLogin && !deadWithState) {
+        found.push({ ref: { kind: "state" }, login: stateLogin, row });
+      }
+      continue;
+    }
+    if (row.last_status === "dead") continue;
+    const login = rowLogin(row);
+    if (login) found.push({ ref: { kind: "row", id: row.id }, login, row });
+  }
+  if (!stateSeen && stateLogin) found.push({ ref: { kind: "state" }, login: stateLogin });
+  return found;
+}
+
+/** A provider's pool rows in priority order (stable: equal priorities keep file order). */
+function poolRows(data: AuthFile, providerId: string): PoolRow[] {
+  const rows = data.credential_pool?.[providerId];
+  if (!Array.isArray(rows)) return [];
+  return rows.filter(isRecord).map((r, i) => ({ r: r as PoolRow, i }))
+    .sort((a, b) => priorityOf(a.r) - priorityOf(b.r) || a.i - b.i)
+    .map(({ r }) => r);
+}
+
+function mirrorsState(row: PoolRow, state: StoredToken | null): boolean {
+  if (MIRROR_SOURCES.has(String(row.source))) return true;
+  if (!state) return false;
+  const refresh = text(row.refresh_token);
+  return (refresh !== undefined && refresh === state.refreshToken) ||
+    text(row.access_token) === state.accessToken;
+}
+
+function rowLogin(row: PoolRow): StoredToken | null {
+  const accessToken = text(row.access_token);
+  if (!accessToken) return null;
+  return {
+    accessToken,
+    refreshToken: text(row.refresh_token),
+    expiresAt: expiry(row.expires_at, row.last_refresh, row.expires_in, accessToken),
+    tokenType: text(row.token_type) ?? "Bearer",
+    clientId: text(row.client_id),
+    lastRefresh: text(row.last_refresh),
+  };
+}
+
+/** What {@link applyRefresh} stores. */
+export interface RefreshRecord {
+  provider: Pick<ProviderSpec, "id" | "storage">;
+  /** The credential that was refreshed (from {@link pickCredential}). */
+  ref: CredentialRef;
+  tokens: TokenSet;
+  /** The token endpoint the refresh went to, kept for the next one. */
+  tokenEndpoint?: string;
+  now: Date;
+}
+
+/**
+ * Store a refresh: the new access token, the rotated refresh token (the old
+ * one kept when the response has none, as Hermes does), expiry, id_token and
+ * token type when given, `last_refresh`; `last_auth_error` cleared. For the
+ * state, every pool row mirroring it gets the same tokens, so Hermes's pool
+ * never replays a refresh token that was rotated away. Everything else in
+ * the file is left as it was. Returns the credential as now stored.
+ */
+export function applyRefresh(data: AuthFile, record: RefreshRecord): StoredToken {
+  const { provider, tokens, now } = record;
+  const expiresAt = tokenExpiry(tokens, now);
+  if (record.ref.kind === "row") {
+    const row = findRow(data, provider.id, record.ref.id);
+    refreshRow(row, tokens, text(row.refresh_token), expiresAt, now);
+    return rowLogin(row)!;
+  }
+  const before = readLogin(data, provider.id, provider.storage);
+  const state = data.providers[provider.id];
+  if (!isRecord(state)) throw new Error(`auth.json has no ${provider.id} login to refresh`);
+  const refreshToken = tokens.refresh_token || before?.refreshToken;
+  if (provider.storage === "spotify") {
+    const expiresIn = ttlSeconds(tokens.expires_in);
+    Object.assign(state, {
+      access_token: tokens.access_token,
+      refresh_token: refreshToken ?? "",
+      token_type: tokens.token_type || text(state.token_type) || "Bearer",
+      obtained_at: isoUtc(now),
+      expires_at: isoUtc(new Date(now.getTime() + expiresIn * 1000)),
+      expires_in: expiresIn,
+    });
+    if (tokens.scope?.trim()) state.granted_scope = tokens.scope.trim();
+  } else {
+    const old = asRecord(state.tokens);
+    state.tokens = {
+      ...old,
+      access_token: tokens.access_token,
+      refresh_token: refreshToken ?? "",
+      id_token: tokens.id_token ?? text(old.id_token) ?? "",
+      // Absent from the response: unknown, so expiry falls back to the JWT's `exp`.
+      expires_in: tokens.expires_in ?? null,
+      token_type: tokens.token_type || text(old.token_type) || "Bearer",
+    };
+    state.last_refresh = isoUtcZ(now);
+    if (record.tokenEndpoint) {
+      state.discovery = { ...asRecord(state.discovery), token_endpoint: record.tokenEndpoint };
+    }
+    if (provider.storage === "generic") state.expires_at = expiresAt ? isoUtc(expiresAt) : null;
+  }
+  delete state.last_auth_error;
+  for (const row of poolRows(data, provider.id)) {
+    if (mirrorsState(row, before)) refreshRow(row, tokens, refreshToken, expiresAt, now);
+  }
+  return readLogin(data, provider.id, provider.storage)!;
+}
+
+function refreshRow(
+  row: PoolRow,
+  tokens: TokenSet,
+  oldRefreshToken: string | undefined,
+  expiresAt: Date | null,
+  now: Date,
+): void {
+  const refreshToken = tokens.refresh_token || oldRefreshToken;
+  Object.assign(row, {
+    access_token: tokens.access_token,
+    refresh_token: refreshToken,
+    expires_at: expiresAt ? isoUtc(expiresAt) : undefined,
+    last_refresh: isoUtcZ(now),
+    last_status: "ok",
+    last_status_at: null,
+    last_error_code: null,
+    last_error_reason: null,
+    last_error_message: null,
+    last_error_reset_at: null,
+  });
+  if ("expires_in" in row) row.expires_in = tokens.expires_in;
+  for (const key of ["refresh_token", "expires_at", "expires_in"]) {
+    if (row[key] === undefined || row[key] === "") delete row[key];
+  }
+}
+
+/** Why a login died, for {@link markLoginDead}. */
+export interface DeadLoginRecord {
+  provider: Pick<ProviderSpec, "id" | "storage">;
+  ref: CredentialRef;
+  /** What the user is told, without secrets. */
+  message: string;
+  /** HTTP status of the refusal (400, 401). */
+  status?: number;
+  /** OAuth error code, e.g. `invalid_grant`. */
+  reason?: string;
+  now: Date;
+}
+
+/**
+ * A refresh token was refused: quarantine the login as Hermes does
+ * (`_quarantine_xai_oauth_tokens`, `_quarantine_flat_oauth_state`). For the
+ * state: drop the access and refresh tokens (keeping id_token, expires_in,
+ * token_type in the xAI layout; also the expiry fields in Spotify's), and
+ * record `last_auth_error` {provider, message, reason
+ * "runtime_refresh_failure", relogin_required, code, at}; its mirroring pool
+ * rows, or the independent row refreshed, are marked `dead` with the status,
+ * reason and message and their tokens removed. `active_provider` and the rest
+ * of the file are left alone.
+ */
+export function markLoginDead(data: AuthFile, record: DeadLoginRecord): void {
+  const { provider, now } = record;
+  if (record.ref.kind === "row") {
+    killRow(findRow(data, provider.id, record.ref.id), record);
+    return;
+  }
+  const before = readLogin(data, provider.id, provider.storage);
+  const state = data.providers[provider.id];
+  if (!isRecord(state)) return;
+  if (provider.storage === "spotify") {
+    for (
+      const key of ["access_token", "refresh_token", "expires_at", "expires_in", "obtained_at"]
+    ) {
+      delete state[key];
+    }
+  } else {
+    const tokens = { ...asRecord(state.tokens) };
+    delete tokens.access_token;
+    delete tokens.refresh_token;
+    state.tokens = tokens;
+  }
+  state.last_auth_error = {
+    provider: provider.id,
+    message: record.message,
+    reason: "runtime_refresh_failure",
+    relogin_required: true,
+    code: LAYOUTS[provider.storage].refreshFailedCode,
+    at: isoUtc(now),
+  };
+  for (const row of poolRows(data, provider.id)) {
+    if (mirrorsState(row, before)) killRow(row, record);
+  }
+}
+
+function killRow(row: PoolRow, record: DeadLoginRecord): void {
+  Object.assign(row as Record<string, unknown>, {
+    // Hermes's `to_dict` writes an empty access token rather than none.
+    access_token: "",
+    last_status: "dead",
+    last_status_at: record.now.getTime() / 1000,
+    last_error_code: record.status ?? null,
+    last_error_reason: record.reason ?? null,
+    last_error_message: record.message,
+  });
+  delete row.refresh_token;
+  delete row.expires_at;
+}
+
+/** The last recorded failure of a provider's login, if any. */
+export interface LastAuthError {
+  code: string | null;
+  message: string;
+  /** ISO timestamp, when known. */
+  at: string | null;
+  reloginRequired: boolean;
+}
+
+/**
+ * The provider's `last_auth_error` (written by Hermes or by
+ * {@link markLoginDead}), else the failure of its first dead pool row.
+ */
+export function lastAuthError(data: AuthFile, providerId: string): LastAuthError | null {
+  const marker = asRecord(asRecord(data.providers?.[providerId]).last_auth_error);
+  const message = text(marker.message);
+  if (message) {
+    return {
+      code: text(marker.code) ?? null,
+      message,
+      at: text(marker.at) ?? null,
+      reloginRequired: marker.relogin_required === true,
+    };
+  }
+  const dead = poolRows(data, providerId).find((row) => row.last_status === "dead");
+  if (!dead) return null;
+  const at = typeof dead.last_status_at === "number"
+    ? new Date(dead.last_status_at * 1000).toISOString()
+    : null;
+  const code = dead.last_error_reason ?? dead.last_error_code;
+  return {
+    code: code === null || code === undefined ? null : String(code),
+    message: text(dead.last_error_message) ?? "the credential was marked dead",
+    at,
+    reloginRequired: true,
+  };
+}
+
+function findRow(data: AuthFile, providerId: string, id: string): PoolRow {
+  const row = poolRows(data, providerId).find((r) => r.id === id);
+  if (!row) throw new Error(`auth.json has no ${providerId} credential ${id}`);
+  return row;
 }
 
 function layoutFields(record: LoginRecord): Record<string, unknown> {
