@@ -1,0 +1,254 @@
+/**
+ * A valid access token from the stored login, refreshing it first when it
+ * is about to expire — safe when many processes ask at the same moment.
+ *
+ * Why it is safe: refresh tokens rotate, and a provider that sees a rotated
+ * refresh token used twice revokes the whole login. So a refresh happens
+ * only under the exclusive lock on `$HERMES_HOME/auth.lock` (the lock
+ * Hermes's Python takes too), and the first thing done under the lock is to
+ * read auth.json again: when the token found there is no longer the one seen
+ * before waiting, another process refreshed meanwhile and its token is used
+ * without a request. N processes on one expiring token thus make one
+ * request and all hand out the same new token. The new tokens are written
+ * with an atomic rename while the lock is still held, so a reader never sees
+ * half a refresh.
+ *
+ * The token path stays light: a fresh token is read and returned without
+ * loading oauth4webapi; the grant modules are imported only when a refresh
+ * is due. A refresh goes straight to the stored token endpoint (checked
+ * against the provider's endpoint policy first), without discovery.
+ *
+ * Failures: 400/401 from the token endpoint mean the login is dead: its
+ * tokens are removed and `last_auth_error` recorded as Hermes does (exit 3).
+ * 403 is the provider's "forbidden" meaning (xAI: subscription tier; tokens
+ * kept). 429, 5xx and network failures are retried with backoff and then
+ * reported (exit 6) with the stored credential unchanged; with `allowStale`
+ * the current token is handed back instead while it has not expired.
+ *
+ * @module
+ */
+import { AuthError, Exit } from "../errors.ts";
+import type { ProviderSpec } from "../providers/types.ts";
+import { readAuthFile, updateAuthFile } from "../store/auth_store.ts";
+import {
+  applyRefresh,
+  lastAuthError,
+  markLoginDead,
+  pickCredential,
+  type PickedCredential,
+  storedIssuer,
+  type StoredToken,
+} from "../store/credentials.ts";
+import { withLock } from "../store/lock.ts";
+import { authFilePath, lockFilePath } from "../store/paths.ts";
+import type { TokenSet } from "./tokens.ts";
+
+/** Waits `ms` milliseconds; resolves early when `signal` aborts. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+/** Default waits before the second and third attempt of a refresh that failed transiently. */
+export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [500, 1000];
+
+/** Options of {@link getAccessToken}. */
+export interface AccessTokenOptions {
+  /** `$HERMES_HOME`. */
+  home: string;
+  env: (name: string) => string | undefined;
+  fetch?: typeof fetch;
+  /** Clock; default the real one. */
+  now?: () => Date;
+  /** Aborting it (Ctrl-C) stops a refresh: AuthError `interrupted`, exit 130. */
+  signal?: AbortSignal;
+  /** How to wait between attempts; tests pass one that does not really wait. */
+  sleep?: Sleep;
+  /** Waits before each retry; its length is the number of retries. Default 500 ms, 1 s. */
+  retryDelaysMs?: readonly number[];
+  /** Lock wait limit; default 15 s. */
+  lockTimeoutMs?: number;
+  /** Per-request timeout; default 20 s (Hermes's HERMES_XAI_REFRESH_TIMEOUT_SECONDS). */
+  requestTimeoutMs?: number;
+  /** Refresh even when the token is fresh (the `refresh` command). */
+  force?: boolean;
+  /**
+   * When a due refresh fails for a passing reason (network, 5xx, lock wait,
+   * no refresh token), return the current token if it has not expired yet,
+   * with the failure in {@link AccessToken.staleBecause}. Default false.
+   */
+  allowStale?: boolean;
+}
+
+/** What {@link getAccessToken} hands out. */
+export interface AccessToken {
+  accessToken: string;
+  tokenType: string;
+  /** Null when no expiry is known (then it counts as not expiring, as in Hermes). */
+  expiresAt: Date | null;
+  /**
+   * `stored`: fresh enough, no request; `refreshed`: this call refreshed it;
+   * `refreshed_elsewhere`: another process refreshed it while this one waited for the lock.
+   */
+  origin: "stored" | "refreshed" | "refreshed_elsewhere";
+  /** Set when a refresh was due but failed and the current, unexpired token is returned. */
+  staleBecause?: AuthError;
+}
+
+/**
+ * A usable access token for `provider` from auth.json under `options.home`,
+ * refreshed first when it expires within the provider's skew (or always
+ * with `force`). Throws AuthError: `not_logged_in` (exit 3) when there is no
+ * usable login, `refresh_rejected` (exit 3) when the provider refused the
+ * refresh token (the login is then quarantined on disk), the provider's
+ * forbidden error (exit 5), `network_error` / `provider_error` (exit 6),
+ * `lock_timeout`, `endpoint_refused` (exit 6), `interrupted` (exit 130).
+ */
+export async function getAccessToken(
+  provider: ProviderSpec,
+  options: AccessTokenOptions,
+): Promise<AccessToken> {
+  const now = options.now ?? (() => new Date());
+  const seen = await readCredential(provider, options.home, now());
+  if (!options.force && !refreshDue(seen.login, now(), provider.refreshSkewSeconds)) {
+    return handOut(seen.login, "stored");
+  }
+  let latest = seen;
+  try {
+    return await withLock(lockFilePath(options.home), async () => {
+      latest = await readCredential(provider, options.home, now());
+      if (!options.force) {
+        const changed = latest.login.accessToken !== seen.login.accessToken;
+        // Compare tokens, not expiry: with lifetimes shorter than the skew, a token another
+        // process has just fetched is already "due", and refreshing it again would turn N
+        // waiting processes into N requests.
+        if (changed && !expired(latest.login, now())) {
+          return handOut(latest.login, "refreshed_elsewhere");
+        }
+        if (!refreshDue(latest.login, now(), provider.refreshSkewSeconds)) {
+          return handOut(latest.login, "stored");
+        }
+      }
+      return await refreshLocked(provider, latest, options, now);
+    }, { timeoutMs: options.lockTimeoutMs });
+  } catch (e) {
+    if (
+      options.allowStale && e instanceof AuthError && isPassing(e) &&
+      !expired(latest.login, now())
+    ) {
+      return { ...handOut(latest.login, "stored"), staleBecause: e };
+    }
+    throw e;
+  }
+}
+
+/**
+ * Is a refresh due: the token expires within `skewSeconds`, or within half
+ * its lifetime when that is shorter (so a token that lives 60 s is not
+ * "expiring" the moment it is issued). No known expiry: never due.
+ */
+export function refreshDue(login: StoredToken, now: Date, skewSeconds: number): boolean {
+  if (login.expiresAt === null) return false;
+  let skewMs = skewSeconds * 1000;
+  const issued = login.lastRefresh ? Date.parse(login.lastRefresh) : NaN;
+  const lifetime = login.expiresAt.getTime() - issued;
+  if (Number.isFinite(lifetime) && lifetime > 0) skewMs = Math.min(skewMs, lifetime / 2);
+  return login.expiresAt.getTime() - now.getTime() <= skewMs;
+}
+
+/** Has the access token actually expired? (Unknown expiry: no.) */
+export function expired(login: StoredToken, now: Date): boolean {
+  return login.expiresAt !== null && login.expiresAt.getTime() <= now.getTime();
+}
+
+/** Failures after which the current token may still be handed out. */
+function isPassing(e: AuthError): boolean {
+  return ["network_error", "provider_error", "lock_timeout", "not_refreshable"].includes(e.code);
+}
+
+function handOut(login: StoredToken, origin: AccessToken["origin"]): AccessToken {
+  return {
+    accessToken: login.accessToken,
+    tokenType: login.tokenType,
+    expiresAt: login.expiresAt,
+    origin,
+  };
+}
+
+interface Found extends PickedCredential {
+  /** Issuer from the stored ID token, for checking a new one. */
+  issuer?: string;
+}
+
+async function readCredential(provider: ProviderSpec, home: string, now: Date): Promise<Found> {
+  const { data, corrupt } = await readAuthFile(home);
+  const picked = pickCredential(data, provider, now);
+  if (picked) return { ...picked, issuer: storedIssuer(data, provider.id) };
+  const fix = `run \`hermes-auth add ${provider.id}\` to log in`;
+  if (corrupt) {
+    throw new AuthError(
+      "not_logged_in",
+      `${authFilePath(home)} is not a readable auth store, so there is no ${provider.id} login`,
+      { exit: Exit.LOGIN_REQUIRED, fix },
+    );
+  }
+  const last = lastAuthError(data, provider.id);
+  throw new AuthError(
+    "not_logged_in",
+    last
+      ? `the ${provider.id} login is no longer valid (${last.message})`
+      : `not logged in to ${provider.displayName}`,
+    { exit: Exit.LOGIN_REQUIRED, fix: last ? `run \`hermes-auth add ${provider.id}\` again` : fix },
+  );
+}
+
+/** Under the lock: refresh `found`, store the result (or quarantine a dead login). */
+async function refreshLocked(
+  provider: ProviderSpec,
+  found: Found,
+  options: AccessTokenOptions,
+  now: () => Date,
+): Promise<AccessToken> {
+  const refreshToken = found.login.refreshToken;
+  if (!refreshToken) {
+    throw new AuthError(
+      "not_refreshable",
+      `the stored ${provider.displayName} login has no refresh token, so it cannot be renewed`,
+      { exit: Exit.LOGIN_REQUIRED, fix: `run \`hermes-auth add ${provider.id}\` to log in again` },
+    );
+  }
+  const grant = await import("./refresh_grant.ts");
+  const server = await grant.refreshServer(provider, found.login, {
+    env: options.env,
+    fetch: options.fetch,
+    issuer: found.issuer,
+    timeoutMs: options.requestTimeoutMs,
+  });
+  let tokens: TokenSet;
+  try {
+    tokens = await grant.refreshWithRetry(server, refreshToken, {
+      signal: options.signal,
+      sleep: options.sleep,
+      retryDelaysMs: options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
+    });
+  } catch (e) {
+    if (e instanceof grant.RefreshFailure && e.dead) {
+      await updateAuthFile(options.home, (data) =>
+        markLoginDead(data, {
+          provider,
+          ref: found.ref,
+          message: e.error.message,
+          status: e.status,
+          reason: e.reason,
+          now: now(),
+        }), { now });
+    }
+    throw e instanceof grant.RefreshFailure ? e.error : e;
+  }
+  const stored = await updateAuthFile(options.home, (data) =>
+    applyRefresh(data, {
+      provider,
+      ref: found.ref,
+      tokens,
+      tokenEndpoint: server.as.token_endpoint,
+      now: now(),
+    }), { now });
+  return handOut(stored, "refreshed");
+}
