@@ -1,0 +1,47 @@
+/**
+ * `hermes-auth refresh <provider>`: refresh the access token now, whatever
+ * its expiry, under the same lock as every other refresh. Prints when the
+ * new token expires, never the token.
+ *
+ * @module
+ */
+import { Exit } from "../errors.ts";
+import { getAccessToken } from "../oauth/refresh.ts";
+import { resolveProvider } from "../providers/mod.ts";
+import { hermesHome } from "../store/paths.ts";
+import type { Context } from "./context.ts";
+import { durationText } from "./status.ts";
+
+/** Options of `refresh`, as commander hands them over. */
+export interface RefreshOptions {
+  json?: boolean;
+}
+
+/** Run `refresh`; returns the exit code. `--json`: `{provider, refreshed, expires_at, token_type}`. */
+export async function refresh(
+  ctx: Context,
+  providerName: string,
+  _opts: RefreshOptions,
+): Promise<number> {
+  const provider = resolveProvider(providerName);
+  const result = await getAccessToken(provider, {
+    home: hermesHome(ctx.env),
+    env: ctx.env,
+    fetch: ctx.fetch,
+    now: ctx.now,
+    signal: ctx.signal,
+    force: true,
+  });
+  ctx.out.secret(result.accessToken);
+  ctx.out.result({
+    provider: provider.id,
+    refreshed: true,
+    expires_at: result.expiresAt?.toISOString() ?? null,
+    token_type: result.tokenType,
+  });
+  const expiry = result.expiresAt
+    ? `it expires in ${durationText((result.expiresAt.getTime() - ctx.now().getTime()) / 1000)}`
+    : "its expiry is not known";
+  ctx.out.success(`Refreshed the ${provider.displayName} access token; ${expiry}`);
+  return Exit.OK;
+}

@@ -1,0 +1,195 @@
+/**
+ * `hermes-auth status [provider]`: the "Auth Providers" view. One line per
+ * provider — ✓ or ⚠, logged in or not, how long the access token lasts,
+ * label and source — and for a login that needs attention, what went wrong
+ * and the command that fixes it. Reads auth.json without the lock and
+ * without the network: it shows what is stored, and never refreshes.
+ *
+ * `collectStatus` and `renderStatus` are exported for `doctor`'s "Auth
+ * Providers" section.
+ *
+ * @module
+ */
+import { Exit } from "../errors.ts";
+import type { Output } from "../output.ts";
+import { builtinProviders, resolveProvider } from "../providers/mod.ts";
+import type { ProviderSpec } from "../providers/types.ts";
+import { readAuthFile } from "../store/auth_store.ts";
+import { isUsable, labelFromToken, lastAuthError, pickCredential } from "../store/credentials.ts";
+import { authFilePath, hermesHome } from "../store/paths.ts";
+import type { Context } from "./context.ts";
+
+/** One provider's login as `status` (and `doctor`) show it. Carries no token. */
+export interface ProviderStatus {
+  /** Canonical provider id. */
+  provider: string;
+  displayName: string;
+  /** A stored login exists (with an access token). */
+  loggedIn: boolean;
+  /** A token can be had now: the access token is valid, or it can be refreshed. */
+  usable: boolean;
+  /** Access token expiry, ISO 8601; null when none is known. */
+  expiresAt: string | null;
+  /** Seconds until then (negative once expired); null when unknown. */
+  expiresIn: number | null;
+  /** A refresh token is stored, so `token` renews the access token by itself. */
+  refreshable: boolean;
+  /** The credential's label (pool row label, else the token's email), if any. */
+  label: string | null;
+  /** Where the credential came from (pool row source, e.g. `device_code`), if known. */
+  source: string | null;
+  /** Hermes's `active_provider` is this one. */
+  active: boolean;
+  /** Rows in `credential_pool[<id>]`. */
+  credentials: number;
+  /** The last recorded failure (a refresh token rejected, …), if any. */
+  lastError: { code: string | null; message: string; at: string | null } | null;
+  /** One line on what to do, when something needs doing. */
+  fix: string | null;
+}
+
+/**
+ * The status of `providerIds` (ids or aliases), or of every built-in
+ * provider when none are given, from auth.json under `$HERMES_HOME`.
+ * Unknown ids are a usage error (exit 2).
+ */
+export async function collectStatus(
+  ctx: Pick<Context, "env" | "now">,
+  providerIds?: string[],
+): Promise<ProviderStatus[]> {
+  const providers = providerIds?.length
+    ? providerIds.map((id) => resolveProvider(id))
+    : [...builtinProviders];
+  const home = hermesHome(ctx.env);
+  const { data, corrupt } = await readAuthFile(home);
+  const now = ctx.now();
+  return providers.map((provider) => {
+    const status = providerStatus(provider, data, now);
+    if (corrupt) {
+      status.lastError = {
+        code: "auth_file_corrupt",
+        message: `${authFilePath(home)} is not valid JSON (or not a Hermes auth store)`,
+        at: null,
+      };
+      status.fix = `run \`hermes-auth add ${provider.id}\`; the unreadable file is kept as ` +
+        "auth.json.corrupt";
+    }
+    return status;
+  });
+}
+
+function providerStatus(
+  provider: ProviderSpec,
+  data: Awaited<ReturnType<typeof readAuthFile>>["data"],
+  now: Date,
+): ProviderStatus {
+  const picked = pickCredential(data, provider, now);
+  const error = lastAuthError(data, provider.id);
+  const relogin = `run \`hermes-auth add ${provider.id}\``;
+  const base: ProviderStatus = {
+    provider: provider.id,
+    displayName: provider.displayName,
+    loggedIn: false,
+    usable: false,
+    expiresAt: null,
+    expiresIn: null,
+    refreshable: false,
+    label: null,
+    source: null,
+    active: data.active_provider === provider.id,
+    credentials: Array.isArray(data.credential_pool?.[provider.id])
+      ? data.credential_pool[provider.id].length
+      : 0,
+    lastError: error ? { code: error.code, message: error.message, at: error.at } : null,
+    fix: error ? `${relogin} again` : relogin,
+  };
+  if (!picked) return base;
+  const { login, row } = picked;
+  const usable = isUsable(login, now);
+  return {
+    ...base,
+    loggedIn: true,
+    usable,
+    expiresAt: login.expiresAt?.toISOString() ?? null,
+    expiresIn: login.expiresAt
+      ? Math.round((login.expiresAt.getTime() - now.getTime()) / 1000)
+      : null,
+    refreshable: login.refreshToken !== undefined,
+    label: nonEmpty(row?.label) ?? labelFromToken(login.accessToken) ?? null,
+    source: nonEmpty(row?.source) ?? null,
+    // An old error next to a working login is history, not news.
+    lastError: usable ? null : base.lastError,
+    fix: usable ? null : `${relogin} again`,
+  };
+}
+
+/**
+ * Print statuses as human lines on stdout (nothing with --json): one line
+ * per provider, then for one that is not usable the last error and the fix.
+ */
+export function renderStatus(out: Output, statuses: ProviderStatus[]): void {
+  const width = Math.max(0, ...statuses.map((s) => s.provider.length));
+  for (const s of statuses) {
+    const mark = s.usable ? out.style.green("✓") : out.style.yellow("⚠");
+    out.data(`${mark} ${out.style.bold(s.provider.padEnd(width))}  ${describe(s)}`);
+    if (!s.usable && s.lastError) {
+      const when = s.lastError.at ? ` (${s.lastError.at})` : "";
+      out.data(`    last error${when}: ${s.lastError.message}`);
+    }
+    if (s.fix) out.data(`    ${out.style.dim("→")} ${s.fix}`);
+  }
+}
+
+function describe(s: ProviderStatus): string {
+  const parts: string[] = [];
+  if (!s.loggedIn) {
+    parts.push(s.lastError ? "not logged in: the login is no longer valid" : "not logged in");
+  } else {
+    parts.push(`logged in, ${expiryText(s)}`);
+    if (s.label) parts.push(`label ${s.label}`);
+    if (s.source) parts.push(`source ${s.source}`);
+    if (s.credentials > 1) parts.push(`${s.credentials} credentials`);
+  }
+  if (s.active) parts.push("active");
+  return parts.join(" · ");
+}
+
+function expiryText(s: ProviderStatus): string {
+  if (s.expiresIn === null) return "no expiry known";
+  if (s.expiresIn > 0) return `expires in ${durationText(s.expiresIn)}`;
+  const ago = `access token expired ${durationText(-s.expiresIn)} ago`;
+  return s.refreshable ? `${ago}, renewed on next use` : `${ago}, and it cannot be refreshed`;
+}
+
+/** "42 s", "42 min", "5 h", "3 days": coarse, for people. */
+export function durationText(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 90) return `${s} s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
+  if (s < 48 * 3600) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86_400)} days`;
+}
+
+/** Options of `status`, as commander hands them over. */
+export interface StatusOptions {
+  json?: boolean;
+}
+
+/**
+ * Run `status`; returns 0 when every provider asked about is usable, 3
+ * otherwise. `--json`: `{providers: ProviderStatus[]}`.
+ */
+export async function status(
+  ctx: Context,
+  provider: string | undefined,
+  _opts: StatusOptions,
+): Promise<number> {
+  const statuses = await collectStatus(ctx, provider ? [provider] : undefined);
+  ctx.out.result({ providers: statuses });
+  renderStatus(ctx.out, statuses);
+  return statuses.every((s) => s.usable) ? Exit.OK : Exit.LOGIN_REQUIRED;
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
+}

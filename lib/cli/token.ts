@@ -1,0 +1,67 @@
+/**
+ * `hermes-auth token <provider>`: print a valid access token and nothing
+ * else, for `curl -H "Authorization: Bearer $(hermes-auth token xai-oauth)"`.
+ * Refreshes first when the token expires within the provider's skew; when
+ * that refresh fails for a passing reason (network, 5xx, a busy lock) while
+ * the current token is still valid, prints the current token and warns.
+ *
+ * This is the hot path of scripts and agents, so it loads only the store and
+ * the refresh logic: no listener, no browser, no OAuth library until a
+ * refresh is really due.
+ *
+ * @module
+ */
+import { Exit } from "../errors.ts";
+import { getAccessToken } from "../oauth/refresh.ts";
+import { resolveProvider } from "../providers/mod.ts";
+import { hermesHome } from "../store/paths.ts";
+import type { Context } from "./context.ts";
+import { durationText } from "./status.ts";
+
+/** Options of `token`, as commander hands them over. */
+export interface TokenOptions {
+  json?: boolean;
+}
+
+/**
+ * Run `token`; returns the exit code. Prints the token with `out.raw` (the
+ * only output allowed to carry one); `--json` prints one object
+ * `{access_token, expires_at, token_type}` (plus `warning` when a stale token
+ * is handed out).
+ */
+export async function token(
+  ctx: Context,
+  providerName: string,
+  opts: TokenOptions,
+): Promise<number> {
+  const provider = resolveProvider(providerName);
+  const result = await getAccessToken(provider, {
+    home: hermesHome(ctx.env),
+    env: ctx.env,
+    fetch: ctx.fetch,
+    now: ctx.now,
+    signal: ctx.signal,
+    allowStale: true,
+  });
+  const warning = result.staleBecause
+    ? `could not refresh the ${provider.id} token (${result.staleBecause.message}); ` +
+      `using the current one, which expires ${untilText(result.expiresAt, ctx.now())}`
+    : undefined;
+  if (opts.json) {
+    ctx.out.raw(JSON.stringify({
+      access_token: result.accessToken,
+      expires_at: result.expiresAt?.toISOString() ?? null,
+      token_type: result.tokenType,
+      ...(warning ? { warning } : {}),
+    }));
+    return Exit.OK;
+  }
+  if (warning) ctx.out.warn(warning);
+  ctx.out.raw(result.accessToken);
+  return Exit.OK;
+}
+
+function untilText(expiresAt: Date | null, now: Date): string {
+  if (!expiresAt) return "at an unknown time";
+  return `in ${durationText((expiresAt.getTime() - now.getTime()) / 1000)}`;
+}
