@@ -55,8 +55,8 @@ export const PERMISSIONS: readonly { flag: string; why: string }[] = [
   },
   {
     flag: "--allow-run",
-    why: "start the browser ($BROWSER, which may name any program, or xdg-open / open / " +
-      "rundll32) and the checks of doctor",
+    why: "start the browser: $BROWSER (which may name any program), xdg-open, open or " +
+      "rundll32; nothing else runs programs (doctor only looks them up on PATH)",
   },
   {
     flag: "--allow-sys=hostname",
