@@ -1,14 +1,16 @@
 /**
- * The command tree. Parses argv with commander, builds the context, loads
- * the one command module that runs (so `token` never loads the listener or
- * the picker) and turns every outcome into an exit code.
+ * Running a command line: parse it (commander, loaded on demand), build the
+ * context, load the one command module that runs (so `token` never loads the
+ * listener or the picker) and turn every outcome into an exit code.
+ *
+ * `token <provider> [--json]`, the hot path of scripts, is recognised here
+ * without commander, which alone costs more than the rest of the command.
  *
  * @module
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import denoJson from "../../deno.json" with { type: "json" };
 import { AuthError, Exit, isAuthError } from "../errors.ts";
-import { Output } from "../output.ts";
+import type { Output } from "../output.ts";
 import { type Context, type GlobalOptions, processContext } from "./context.ts";
 
 /** The version baked in from deno.json. */
@@ -18,24 +20,26 @@ export const VERSION: string = denoJson.version;
 export type ContextFactory = (options: GlobalOptions, signal: AbortSignal) => Context;
 
 /** A command body: returns the exit code. */
-type Body = (ctx: Context) => Promise<number>;
+export type Body = (ctx: Context) => Promise<number>;
 
-function integer(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
-      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
-    }
-    return n;
-  };
+/** What parsing decided: the body to run and the options every command takes. */
+export interface ParsedCommand {
+  body: Body;
+  globals: GlobalOptions;
 }
 
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 86_400) {
-    throw new InvalidArgumentError("expected a number of seconds greater than 0");
-  }
-  return n;
+/** `token <provider> [--json]` exactly; anything else (help, typos) goes to commander. */
+function fastToken(argv: string[]): ParsedCommand | undefined {
+  if (argv[0] !== "token" || argv.length < 2 || argv.length > 3) return undefined;
+  const rest = argv.slice(1);
+  const flags = rest.filter((a) => a.startsWith("-"));
+  const names = rest.filter((a) => !a.startsWith("-"));
+  if (names.length !== 1 || flags.some((f) => f !== "--json")) return undefined;
+  const json = flags.length === 1;
+  return {
+    globals: { json },
+    body: async (ctx) => (await import("./token.ts")).token(ctx, names[0], { json }),
+  };
 }
 
 /**
@@ -46,174 +50,13 @@ export async function run(
   argv: string[],
   makeContext: ContextFactory = processContext,
 ): Promise<number> {
-  let body: Body | undefined;
-  let globals: GlobalOptions = {};
-  const program = new Command("hermes-auth")
-    .description(
-      "Sign in to OAuth providers (xAI Grok, Spotify, …) from any machine, over SSH too.\n" +
-        "Credentials go where Hermes Agent reads them: $HERMES_HOME/auth.json.",
-    )
-    .version(VERSION, "-V, --version", "print the version")
-    .helpOption("-h, --help", "show help")
-    .showSuggestionAfterError(true)
-    .showHelpAfterError("(add --help for usage)")
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => void Deno.stdout.writeSync(new TextEncoder().encode(s)),
-      writeErr: (s) => void Deno.stderr.writeSync(new TextEncoder().encode(s)),
-    })
-    .addHelpText(
-      "after",
-      "\nExit codes: 0 ok, 1 unexpected, 2 usage, 3 login required, 4 timed out,\n" +
-        "5 denied or state mismatch, 6 provider or network error, 130 interrupted.\n" +
-        "Docs: docs/guides/oauth-over-ssh.md, docs/reference/cli.md",
-    );
-
-  const json = () => new Option("--json", "machine-readable output: one JSON object per line");
-
-  program
-    .command("add")
-    .description("log in to a provider and store the credential")
-    .argument("<provider>", "provider id or alias, e.g. xai-oauth")
-    .option("--no-browser", "do not try to open a browser; print the URL only")
-    .option("--manual-paste", "start no listener; paste the redirect URL (or code) instead")
-    .option("--device-code", "use the device authorization grant (RFC 8628) where supported")
-    .option("--port <n>", "callback port to listen on (0: any free port)", integer(0, 65535))
-    .option("--timeout <seconds>", "how long to wait for the browser", seconds, 180)
-    .option("--label <name>", "label of the stored credential")
-    .option("--client-id <id>", "OAuth client id (Spotify, custom providers)")
-    .option("--redirect-uri <uri>", "loopback redirect URI registered with the provider")
-    .option("--scope <scopes>", "space-separated scopes instead of the provider's defaults")
-    .option("--no-wait", "two-step login: print the URL, save the pending login, exit")
-    .option("--callback-url <url>", "finish a two-step login with the URL the browser was sent to")
-    .addOption(json())
-    .action((provider: string, opts: Record<string, unknown>) => {
-      globals = { json: opts.json === true };
-      body = async (ctx) => (await import("./add.ts")).add(ctx, provider, opts);
-    });
-
-  program
-    .command("token")
-    .description("print a valid access token (refreshing it first when it is about to expire)")
-    .argument("<provider>", "provider id or alias")
-    .addOption(json())
-    .action((provider: string, opts: Record<string, unknown>) => {
-      globals = { json: opts.json === true };
-      body = async (ctx) => (await import("./token.ts")).token(ctx, provider, opts);
-    });
-
-  program
-    .command("refresh")
-    .description("refresh the access token now")
-    .argument("<provider>", "provider id or alias")
-    .addOption(json())
-    .action((provider: string, opts: Record<string, unknown>) => {
-      globals = { json: opts.json === true };
-      body = async (ctx) => (await import("./refresh.ts")).refresh(ctx, provider, opts);
-    });
-
-  program
-    .command("status")
-    .description("show which providers are logged in, until when, and what to fix")
-    .argument("[provider]", "only this provider")
-    .addOption(json())
-    .action((provider: string | undefined, opts: Record<string, unknown>) => {
-      globals = { json: opts.json === true };
-      body = async (ctx) => (await import("./status.ts")).status(ctx, provider, opts);
-    });
-
-  program
-    .command("list")
-    .description("list stored credentials (the credential pool)")
-    .argument("[provider]", "only this provider")
-    .addOption(json())
-    .action((provider: string | undefined, opts: Record<string, unknown>) => {
-      globals = { json: opts.json === true };
-      body = async (ctx) => (await import("./list.ts")).list(ctx, provider, opts);
-    });
-
-  program
-    .command("remove")
-    .description("remove one stored credential")
-    .argument("<provider>", "provider id or alias")
-    .argument("<target>", "the credential's #index, id or label (see `list`)")
-    .addOption(json())
-    .action((provider: string, target: string, opts: Record<string, unknown>) => {
-      globals = { json: opts.json === true };
-      body = async (ctx) => (await import("./remove.ts")).remove(ctx, provider, target, opts);
-    });
-
-  program
-    .command("logout")
-    .description("forget a provider's login and all its stored credentials")
-    .argument("<provider>", "provider id or alias")
-    .addOption(json())
-    .action((provider: string, opts: Record<string, unknown>) => {
-      globals = { json: opts.json === true };
-      body = async (ctx) => (await import("./logout.ts")).logout(ctx, provider, opts);
-    });
-
-  const config = program.command("config").description("read or change config.yaml");
-  config
-    .command("get")
-    .description("print a value, e.g. `config get model.default`")
-    .argument("<key>", "dotted key")
-    .addOption(json())
-    .action((key: string, opts: Record<string, unknown>) => {
-      globals = { json: opts.json === true };
-      body = async (ctx) => (await import("./config.ts")).configGet(ctx, key, opts);
-    });
-  config
-    .command("set")
-    .description(
-      "set a value, keeping comments and order, e.g. `config set model.default grok-4.3`",
-    )
-    .argument("<key>", "dotted key")
-    .argument("<value>", "value (YAML scalar: 3, true, null, or text)")
-    .addOption(json())
-    .action((key: string, value: string, opts: Record<string, unknown>) => {
-      globals = { json: opts.json === true };
-      body = async (ctx) => (await import("./config.ts")).configSet(ctx, key, value, opts);
-    });
-
-  program
-    .command("model")
-    .description("pick the provider and model Hermes uses (interactive on a terminal)")
-    .option("--provider <id>", "provider id or alias (skips the picker)")
-    .option("--model <name>", "model name (skips the picker)")
-    .addOption(json())
-    .action((opts: Record<string, unknown>) => {
-      globals = { json: opts.json === true };
-      body = async (ctx) => (await import("./model.ts")).model(ctx, opts);
-    });
-
-  program
-    .command("doctor")
-    .description("check everything a login needs and say what to fix")
-    .addOption(json())
-    .action((opts: Record<string, unknown>) => {
-      globals = { json: opts.json === true };
-      body = async (ctx) => (await import("./doctor.ts")).doctor(ctx, opts);
-    });
-
-  try {
-    await program.parseAsync(argv, { from: "user" });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (
-        e.code === "commander.helpDisplayed" || e.code === "commander.version" ||
-        e.code === "commander.help"
-      ) {
-        return Exit.OK;
-      }
-      return Exit.USAGE;
-    }
-    throw e;
+  let parsed = fastToken(argv);
+  if (!parsed) {
+    const answer = await (await import("./tree.ts")).parseCommandLine(argv, VERSION);
+    if (typeof answer === "number") return answer;
+    parsed = answer;
   }
-  if (!body) {
-    program.outputHelp();
-    return Exit.USAGE;
-  }
+  const { body, globals } = parsed;
 
   const controller = new AbortController();
   const onSigint = () =>

@@ -11,18 +11,21 @@ import type { ProviderSpec } from "../providers/types.ts";
 import { hermesHome } from "../store/paths.ts";
 import type { Context } from "./context.ts";
 
-async function customProviders(ctx: Context): Promise<ProviderSpec[]> {
+async function customProviders(ctx: Pick<Context, "env">): Promise<ProviderSpec[]> {
   const { loadCustomProviders } = await import("../providers/custom.ts");
   return await loadCustomProviders(hermesHome(ctx.env));
 }
 
 /** The provider with this id or alias, built-in or from config.yaml; unknown names exit 2. */
-export async function providerNamed(ctx: Context, name: string): Promise<ProviderSpec> {
+export async function providerNamed(
+  ctx: Pick<Context, "env">,
+  name: string,
+): Promise<ProviderSpec> {
   return findBuiltin(name) ?? resolveProvider(name, await customProviders(ctx));
 }
 
 /** Every provider: built-in first, then config.yaml's in file order. */
-export async function allKnownProviders(ctx: Context): Promise<ProviderSpec[]> {
+export async function allKnownProviders(ctx: Pick<Context, "env">): Promise<ProviderSpec[]> {
   return [...builtinProviders, ...await customProviders(ctx)];
 }
 

@@ -7,9 +7,9 @@
  */
 import { Exit } from "../errors.ts";
 import { getAccessToken } from "../oauth/refresh.ts";
-import { resolveProvider } from "../providers/mod.ts";
 import { hermesHome } from "../store/paths.ts";
 import type { Context } from "./context.ts";
+import { providerNamed } from "./providers.ts";
 import { durationText } from "./status.ts";
 
 /** Options of `refresh`, as commander hands them over. */
@@ -23,7 +23,7 @@ export async function refresh(
   providerName: string,
   _opts: RefreshOptions,
 ): Promise<number> {
-  const provider = resolveProvider(providerName);
+  const provider = await providerNamed(ctx, providerName);
   const result = await getAccessToken(provider, {
     home: hermesHome(ctx.env),
     env: ctx.env,

@@ -12,12 +12,13 @@
  */
 import { Exit } from "../errors.ts";
 import type { Output } from "../output.ts";
-import { builtinProviders, resolveProvider } from "../providers/mod.ts";
+import { builtinProviders } from "../providers/mod.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { readAuthFile } from "../store/auth_store.ts";
 import { isUsable, labelFromToken, lastAuthError, pickCredential } from "../store/credentials.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
 import type { Context } from "./context.ts";
+import { allKnownProviders, providerNamed } from "./providers.ts";
 
 /** One provider's login as `status` (and `doctor`) show it. Carries no token. */
 export interface ProviderStatus {
@@ -58,8 +59,9 @@ export async function collectStatus(
   providerIds?: string[],
 ): Promise<ProviderStatus[]> {
   const providers = providerIds?.length
-    ? providerIds.map((id) => resolveProvider(id))
-    : [...builtinProviders];
+    ? await Promise.all(providerIds.map((id) => providerNamed(ctx, id)))
+    // A broken config.yaml must not hide the built-in logins; doctor reports it.
+    : await allKnownProviders(ctx).catch(() => [...builtinProviders]);
   const home = hermesHome(ctx.env);
   const { data, corrupt } = await readAuthFile(home);
   const now = ctx.now();
@@ -187,7 +189,10 @@ export async function status(
   const statuses = await collectStatus(ctx, provider ? [provider] : undefined);
   ctx.out.result({ providers: statuses });
   renderStatus(ctx.out, statuses);
-  return statuses.every((s) => s.usable) ? Exit.OK : Exit.LOGIN_REQUIRED;
+  // Asked about one provider: is it usable? Asked about all: is every login there is
+  // usable (a provider never logged in to, such as Spotify for most, is not a failure)?
+  const counted = provider ? statuses : statuses.filter((s) => s.loggedIn || s.lastError);
+  return counted.length > 0 && counted.every((s) => s.usable) ? Exit.OK : Exit.LOGIN_REQUIRED;
 }
 
 function nonEmpty(value: unknown): string | undefined {

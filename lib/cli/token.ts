@@ -13,9 +13,9 @@
  */
 import { Exit } from "../errors.ts";
 import { getAccessToken } from "../oauth/refresh.ts";
-import { resolveProvider } from "../providers/mod.ts";
 import { hermesHome } from "../store/paths.ts";
 import type { Context } from "./context.ts";
+import { providerNamed } from "./providers.ts";
 import { durationText } from "./status.ts";
 
 /** Options of `token`, as commander hands them over. */
@@ -34,7 +34,7 @@ export async function token(
   providerName: string,
   opts: TokenOptions,
 ): Promise<number> {
-  const provider = resolveProvider(providerName);
+  const provider = await providerNamed(ctx, providerName);
   const result = await getAccessToken(provider, {
     home: hermesHome(ctx.env),
     env: ctx.env,

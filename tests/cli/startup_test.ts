@@ -73,12 +73,14 @@ async function exists(path: URL): Promise<boolean> {
   }
 }
 
-Deno.test("--version and --help load the command tree only: no command module, one npm package", async () => {
+Deno.test("main.ts loads no command module and no npm package up front (commander comes on demand)", async () => {
   const loaded = await staticallyLoaded("main.ts");
   const commands = loaded.filter((p) => p.startsWith("lib/cli/"));
   assert.deepEqual(commands, ["lib/cli/context.ts", "lib/cli/mod.ts"]);
-  assert.deepEqual(loaded.filter((p) => p.startsWith("npm:")), ["npm:commander"]);
+  assert.deepEqual(loaded.filter((p) => p.startsWith("npm:")), []);
   assert.deepEqual(loaded.filter(heavy), []);
+  // The command tree itself is where commander comes in.
+  assert.ok((await staticallyLoaded("lib/cli/tree.ts")).includes("npm:commander"));
 });
 
 const hasToken = await exists(new URL("lib/cli/token.ts", ROOT));
@@ -94,6 +96,8 @@ Deno.test({
     const loaded = await staticallyLoaded("main.ts", "lib/cli/token.ts");
     assert.ok(loaded.includes("lib/cli/token.ts"));
     assert.deepEqual(loaded.filter(heavy), []);
+    // `token <provider>` skips the command tree (lib/cli/mod.ts fastToken).
+    assert.ok(!loaded.includes("npm:commander"), loaded.join(", "));
   },
 });
 

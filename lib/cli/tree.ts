@@ -1,0 +1,209 @@
+/**
+ * The command tree on commander: every command, its options and help. It
+ * only decides which command body runs; lib/cli/mod.ts runs it. Loaded on
+ * demand, so the `token` fast path never pays for commander.
+ *
+ * @module
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Exit } from "../errors.ts";
+import type { Body, ParsedCommand } from "./mod.ts";
+import type { GlobalOptions } from "./context.ts";
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) {
+    throw new InvalidArgumentError("expected a number of seconds greater than 0");
+  }
+  return n;
+}
+
+/**
+ * Parse `argv` (without the program name): the command body to run and its
+ * global options, or the exit code when commander already answered (help,
+ * version, usage error).
+ */
+export async function parseCommandLine(
+  argv: string[],
+  version: string,
+): Promise<ParsedCommand | number> {
+  let body: Body | undefined;
+  let globals: GlobalOptions = {};
+  const program = new Command("hermes-auth")
+    .description(
+      "Sign in to OAuth providers (xAI Grok, Spotify, …) from any machine, over SSH too.\n" +
+        "Credentials go where Hermes Agent reads them: $HERMES_HOME/auth.json.",
+    )
+    .version(version, "-V, --version", "print the version")
+    .helpOption("-h, --help", "show help")
+    .showSuggestionAfterError(true)
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void Deno.stdout.writeSync(new TextEncoder().encode(s)),
+      writeErr: (s) => void Deno.stderr.writeSync(new TextEncoder().encode(s)),
+    })
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 ok, 1 unexpected, 2 usage, 3 login required, 4 timed out,\n" +
+        "5 denied or state mismatch, 6 provider or network error, 130 interrupted.\n" +
+        "Docs: docs/guides/oauth-over-ssh.md, docs/reference/cli.md",
+    );
+
+  const json = () => new Option("--json", "machine-readable output: one JSON object per line");
+
+  program
+    .command("add")
+    .description("log in to a provider and store the credential")
+    .argument("<provider>", "provider id or alias, e.g. xai-oauth")
+    .option("--no-browser", "do not try to open a browser; print the URL only")
+    .option("--manual-paste", "start no listener; paste the redirect URL (or code) instead")
+    .option("--device-code", "use the device authorization grant (RFC 8628) where supported")
+    .option("--port <n>", "callback port to listen on (0: any free port)", integer(0, 65535))
+    .option("--timeout <seconds>", "how long to wait for the browser", seconds, 180)
+    .option("--label <name>", "label of the stored credential")
+    .option("--client-id <id>", "OAuth client id (Spotify, custom providers)")
+    .option("--redirect-uri <uri>", "loopback redirect URI registered with the provider")
+    .option("--scope <scopes>", "space-separated scopes instead of the provider's defaults")
+    .option("--no-wait", "two-step login: print the URL, save the pending login, exit")
+    .option("--callback-url <url>", "finish a two-step login with the URL the browser was sent to")
+    .addOption(json())
+    .action((provider: string, opts: Record<string, unknown>) => {
+      globals = { json: opts.json === true };
+      body = async (ctx) => (await import("./add.ts")).add(ctx, provider, opts);
+    });
+
+  program
+    .command("token")
+    .description("print a valid access token (refreshing it first when it is about to expire)")
+    .argument("<provider>", "provider id or alias")
+    .addOption(json())
+    .action((provider: string, opts: Record<string, unknown>) => {
+      globals = { json: opts.json === true };
+      body = async (ctx) => (await import("./token.ts")).token(ctx, provider, opts);
+    });
+
+  program
+    .command("refresh")
+    .description("refresh the access token now")
+    .argument("<provider>", "provider id or alias")
+    .addOption(json())
+    .action((provider: string, opts: Record<string, unknown>) => {
+      globals = { json: opts.json === true };
+      body = async (ctx) => (await import("./refresh.ts")).refresh(ctx, provider, opts);
+    });
+
+  program
+    .command("status")
+    .description("show which providers are logged in, until when, and what to fix")
+    .argument("[provider]", "only this provider")
+    .addOption(json())
+    .action((provider: string | undefined, opts: Record<string, unknown>) => {
+      globals = { json: opts.json === true };
+      body = async (ctx) => (await import("./status.ts")).status(ctx, provider, opts);
+    });
+
+  program
+    .command("list")
+    .description("list stored credentials (the credential pool)")
+    .argument("[provider]", "only this provider")
+    .addOption(json())
+    .action((provider: string | undefined, opts: Record<string, unknown>) => {
+      globals = { json: opts.json === true };
+      body = async (ctx) => (await import("./list.ts")).list(ctx, provider, opts);
+    });
+
+  program
+    .command("remove")
+    .description("remove one stored credential")
+    .argument("<provider>", "provider id or alias")
+    .argument("<target>", "the credential's #index, id or label (see `list`)")
+    .addOption(json())
+    .action((provider: string, target: string, opts: Record<string, unknown>) => {
+      globals = { json: opts.json === true };
+      body = async (ctx) => (await import("./remove.ts")).remove(ctx, provider, target, opts);
+    });
+
+  program
+    .command("logout")
+    .description("forget a provider's login and all its stored credentials")
+    .argument("<provider>", "provider id or alias")
+    .addOption(json())
+    .action((provider: string, opts: Record<string, unknown>) => {
+      globals = { json: opts.json === true };
+      body = async (ctx) => (await import("./logout.ts")).logout(ctx, provider, opts);
+    });
+
+  const config = program.command("config").description("read or change config.yaml");
+  config
+    .command("get")
+    .description("print a value, e.g. `config get model.default`")
+    .argument("<key>", "dotted key")
+    .addOption(json())
+    .action((key: string, opts: Record<string, unknown>) => {
+      globals = { json: opts.json === true };
+      body = async (ctx) => (await import("./config.ts")).configGet(ctx, key, opts);
+    });
+  config
+    .command("set")
+    .description(
+      "set a value, keeping comments and order, e.g. `config set model.default grok-4.3`",
+    )
+    .argument("<key>", "dotted key")
+    .argument("<value>", "value (YAML scalar: 3, true, null, or text)")
+    .addOption(json())
+    .action((key: string, value: string, opts: Record<string, unknown>) => {
+      globals = { json: opts.json === true };
+      body = async (ctx) => (await import("./config.ts")).configSet(ctx, key, value, opts);
+    });
+
+  program
+    .command("model")
+    .description("pick the provider and model Hermes uses (interactive on a terminal)")
+    .option("--provider <id>", "provider id or alias (skips the picker)")
+    .option("--model <name>", "model name (skips the picker)")
+    .addOption(json())
+    .action((opts: Record<string, unknown>) => {
+      globals = { json: opts.json === true };
+      body = async (ctx) => (await import("./model.ts")).model(ctx, opts);
+    });
+
+  program
+    .command("doctor")
+    .description("check everything a login needs and say what to fix")
+    .addOption(json())
+    .action((opts: Record<string, unknown>) => {
+      globals = { json: opts.json === true };
+      body = async (ctx) => (await import("./doctor.ts")).doctor(ctx, opts);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (
+        e.code === "commander.helpDisplayed" || e.code === "commander.version" ||
+        e.code === "commander.help"
+      ) {
+        return Exit.OK;
+      }
+      return Exit.USAGE;
+    }
+    throw e;
+  }
+  if (!body) {
+    program.outputHelp();
+    return Exit.USAGE;
+  }
+  return { body, globals };
+}
