@@ -1,0 +1,94 @@
+/**
+ * An in-process context for the list/remove/logout/model/doctor tests:
+ * captured stdout/stderr, a fixed clock, an environment of the test's choosing
+ * (always with a temp HERMES_HOME), and no network.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Context } from "../../lib/cli/context.ts";
+import { report } from "../../lib/cli/mod.ts";
+import { Output, type SyncWriter } from "../../lib/output.ts";
+
+/** An in-memory stream. */
+class Capture implements SyncWriter {
+  #chunks: Uint8Array[] = [];
+  writeSync(p: Uint8Array): number {
+    this.#chunks.push(p.slice());
+    return p.length;
+  }
+  get text(): string {
+    const decoder = new TextDecoder();
+    return this.#chunks.map((c) => decoder.decode(c)).join("");
+  }
+}
+
+/** A context and what it printed. */
+export interface Fake {
+  ctx: Context;
+  stdout: Capture;
+  stderr: Capture;
+  env: Record<string, string>;
+}
+
+/** Options of {@link fakeContext}. */
+export interface FakeOptions {
+  json?: boolean;
+  env?: Record<string, string>;
+  now?: Date;
+  stdinIsTerminal?: boolean;
+}
+
+/** The fixed "now" of these tests. */
+export const NOW = new Date("2025-06-01T12:00:00Z");
+
+/** A context on `home` (see the module doc). */
+export function fakeContext(home: string, options: FakeOptions = {}): Fake {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const env: Record<string, string> = { HERMES_HOME: home, ...options.env };
+  const now = options.now ?? NOW;
+  const ctx: Context = {
+    env: (name) => env[name],
+    out: new Output({ json: options.json === true, color: false, stdout, stderr }),
+    stdin: () => new ReadableStream<Uint8Array>({ start: (c) => c.close() }),
+    stdinIsTerminal: options.stdinIsTerminal ?? false,
+    fetch: () => Promise.reject(new Error("this command must not use the network")),
+    now: () => now,
+    signal: new AbortController().signal,
+  };
+  return { ctx, stdout, stderr, env };
+}
+
+/** Run a command body as lib/cli/mod.ts does: an AuthError becomes its exit code. */
+export async function run(fake: Fake, body: (ctx: Context) => Promise<number>): Promise<number> {
+  try {
+    return await body(fake.ctx);
+  } catch (e) {
+    return report(fake.ctx.out, e, false);
+  }
+}
+
+/** A fresh `<tmp>/hermes` (not created) for `fn`; the temp directory is removed after. */
+export async function withHome(fn: (home: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "hermes-cli-" });
+  try {
+    await fn(join(dir, "hermes"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Write `auth.json` (and create the home 0700) from a plain object. */
+export async function writeAuthJson(home: string, data: unknown): Promise<void> {
+  await Deno.mkdir(home, { recursive: true, mode: 0o700 });
+  await Deno.writeTextFile(join(home, "auth.json"), JSON.stringify(data, null, 2) + "\n", {
+    mode: 0o600,
+  });
+}
+
+/** Read `auth.json` back, loosely typed for assertions. */
+// deno-lint-ignore no-explicit-any
+export async function readAuthJson(home: string): Promise<any> {
+  return JSON.parse(await Deno.readTextFile(join(home, "auth.json")));
+}
