@@ -7,7 +7,7 @@
  * @module
  */
 
-import { basename, dirname, join, parse, resolve } from "node:path";
+import { basename, dirname, join, resolve, root } from "./path.ts";
 
 const isWindows = Deno.build.os === "windows";
 
@@ -31,8 +31,7 @@ export async function tightenPrivateDir(dir: string): Promise<void> {
   } catch {
     return;
   }
-  const { root } = parse(real);
-  const depth = real.slice(root.length).split(/[\\/]/).filter(Boolean).length;
+  const depth = real.slice(root(real).length).split(/[\\/]/).filter(Boolean).length;
   if (depth < 2) return;
   try {
     await Deno.chmod(real, 0o700);

@@ -22,7 +22,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "./path.ts";
 import { isDeepStrictEqual } from "node:util";
 import {
   type Document,

@@ -8,7 +8,7 @@
  */
 
 import { AsyncLocalStorage } from "node:async_hooks";
-import { dirname, resolve } from "node:path";
+import { dirname, resolve } from "./path.ts";
 import { AuthError } from "../errors.ts";
 import { ensurePrivateDir } from "./atomic.ts";
 

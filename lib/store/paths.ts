@@ -5,7 +5,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "./path.ts";
 import { AuthError } from "../errors.ts";
 
 /** Reads one environment variable; the default reads the real environment. */

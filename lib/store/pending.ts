@@ -17,7 +17,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join } from "./path.ts";
 import { AuthError, Exit } from "../errors.ts";
 import { ensurePrivateDir, tightenPrivateDir, writeFileAtomic } from "./atomic.ts";
 import { withLock } from "./lock.ts";
