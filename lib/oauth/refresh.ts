@@ -39,7 +39,7 @@ import {
   storedIssuer,
   type StoredToken,
 } from "../store/credentials.ts";
-import { withLock } from "../store/lock.ts";
+import { type HeldLock, withLock } from "../store/lock.ts";
 import { authFilePath, lockFilePath } from "../store/paths.ts";
 import type { TokenSet } from "./tokens.ts";
 
@@ -112,7 +112,7 @@ export async function getAccessToken(
   }
   let latest = seen;
   try {
-    return await withLock(lockFilePath(options.home), async () => {
+    return await withLock(lockFilePath(options.home), async (lock) => {
       latest = await readCredential(provider, options.home, now());
       if (!options.force) {
         const changed = latest.login.accessToken !== seen.login.accessToken;
@@ -126,7 +126,7 @@ export async function getAccessToken(
           return handOut(latest.login, "stored");
         }
       }
-      return await refreshLocked(provider, latest, options, now);
+      return await refreshLocked(provider, latest, options, now, lock);
     }, { timeoutMs: options.lockTimeoutMs });
   } catch (e) {
     if (
@@ -199,12 +199,17 @@ async function readCredential(provider: ProviderSpec, home: string, now: Date): 
   );
 }
 
-/** Under the lock: refresh `found`, store the result (or quarantine a dead login). */
+/**
+ * Under `lock`: refresh `found`, store the result (or quarantine a dead
+ * login). The writes join `lock`, so the re-read, the request and the write
+ * happen in one hold of auth.lock.
+ */
 async function refreshLocked(
   provider: ProviderSpec,
   found: Found,
   options: AccessTokenOptions,
   now: () => Date,
+  lock: HeldLock,
 ): Promise<AccessToken> {
   const refreshToken = found.login.refreshToken;
   if (!refreshToken) {
@@ -238,7 +243,7 @@ async function refreshLocked(
           status: e.status,
           reason: e.reason,
           now: now(),
-        }), { now });
+        }), { now, lock });
     }
     throw e instanceof grant.RefreshFailure ? e.error : e;
   }
@@ -249,6 +254,6 @@ async function refreshLocked(
       tokens,
       tokenEndpoint: server.as.token_endpoint,
       now: now(),
-    }), { now });
+    }), { now, lock });
   return handOut(stored, "refreshed");
 }

@@ -10,7 +10,7 @@
 
 import { AuthError, type AuthErrorOptions } from "../errors.ts";
 import { ensurePrivateDir, tightenPrivateDir, writeFileAtomic } from "./atomic.ts";
-import { withLock } from "./lock.ts";
+import { type HeldLock, withLock } from "./lock.ts";
 import { authFilePath, lockFilePath } from "./paths.ts";
 import { isoUtc } from "./timestamps.ts";
 
@@ -132,6 +132,8 @@ export interface UpdateAuthFileOptions {
   timeoutMs?: number;
   /** Clock for `updated_at` and the name of a corrupt copy. */
   now?: () => Date;
+  /** The auth.lock the caller holds (from {@link withLock}): join it instead of waiting. */
+  lock?: HeldLock;
 }
 
 /**
@@ -169,7 +171,7 @@ export async function updateAuthFile<T>(
     data.updated_at = isoUtc(now());
     await writeFileAtomic(path, serializeAuthFile(data), { mode: 0o600 });
     return result;
-  }, { timeoutMs: options.timeoutMs });
+  }, { timeoutMs: options.timeoutMs, lock: options.lock });
 }
 
 /** Where {@link updateAuthFile} keeps a copy of an unusable auth.json. */

@@ -41,7 +41,7 @@ import {
 } from "yaml";
 import { AuthError, Exit, usageError } from "../errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.ts";
-import { withLock } from "./lock.ts";
+import { type HeldLock, withLock } from "./lock.ts";
 import { lockFilePath } from "./paths.ts";
 
 /** `<home>/config.yaml`. */
@@ -163,6 +163,8 @@ export function formatConfigValue(value: unknown): string {
 export interface UpdateConfigOptions {
   /** Dotted keys to delete after the edits; absent keys are ignored. */
   remove?: string[];
+  /** The auth.lock the caller holds (from {@link withLock}): join it instead of waiting. */
+  lock?: HeldLock;
 }
 
 /**
@@ -208,7 +210,7 @@ export async function updateConfig(
       if (next === (loaded.text ?? "")) return;
       await ensurePrivateDir(home);
       await writeFileAtomic(path, next, { mode: loaded.mode ?? 0o600 });
-    });
+    }, { lock: options.lock });
   } catch (error) {
     if (!isFsError(error)) throw error;
     throw new AuthError(

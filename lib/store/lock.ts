@@ -7,10 +7,9 @@
  * @module
  */
 
-import { AsyncLocalStorage } from "node:async_hooks";
-import { dirname, resolve } from "./path.ts";
 import { AuthError } from "../errors.ts";
 import { ensurePrivateDir } from "./atomic.ts";
+import { dirname, resolve } from "./path.ts";
 
 /** Hermes's `AUTH_LOCK_TIMEOUT_SECONDS`. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 15_000;
@@ -18,14 +17,30 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 15_000;
 /** How often a waiting process retries, as Hermes does (0.05 s). */
 const POLL_INTERVAL_MS = 50;
 
+/**
+ * Proof that a {@link withLock} call holds a lock, handed to its `fn`. Pass
+ * it on (`{ lock: held }`) to a nested `withLock`, `updateAuthFile` or
+ * `updateConfig` on the same lock file so it joins the lock instead of
+ * waiting for itself. It stops joining once that `withLock` has returned.
+ */
+export interface HeldLock {
+  /** The lock file, absolute. */
+  readonly path: string;
+  /** True while the `withLock` that made it still holds the lock. */
+  readonly active: boolean;
+}
+
 /** Options of {@link withLock}. */
 export interface WithLockOptions {
   /** Give up after this many milliseconds; default 15000. */
   timeoutMs?: number;
+  /**
+   * A lock the caller already holds: when it is still held and is on the
+   * same file, `fn` runs inside it at once (no wait, no timeout). Otherwise
+   * (another file, or released) the lock is taken as usual.
+   */
+  lock?: HeldLock;
 }
-
-/** Lock files held by the current async call chain. */
-const held = new AsyncLocalStorage<ReadonlySet<string>>();
 
 /**
  * Run `fn` while holding an exclusive flock on `lockPath` (created 0600 if
@@ -35,29 +50,40 @@ const held = new AsyncLocalStorage<ReadonlySet<string>>();
  * Waiting is a poll of `FsFile.tryLock` (flock with LOCK_NB) every 50 ms —
  * Hermes's own technique — so a timeout leaves no blocked operation behind.
  *
- * Reentrant like Hermes's lock: a `withLock` on the same path from inside
- * `fn` (a refresh that reads, calls the network and then updates auth.json)
- * joins the lock already held instead of waiting for itself. Independent
- * callers in the same process still exclude each other: every call opens its
- * own file description, and flock locks conflict between descriptions.
+ * Reentrant like Hermes's lock, explicitly: `fn` receives a {@link HeldLock},
+ * and a `withLock` on the same path given it as `options.lock` (a refresh
+ * that reads, calls the network and then updates auth.json) joins the lock
+ * already held instead of waiting for itself. Independent callers in the same
+ * process still exclude each other: every call opens its own file
+ * description, and flock locks conflict between descriptions. (The held lock
+ * is passed by hand rather than found through AsyncLocalStorage so that the
+ * store loads no `node:` module: that alone costs `token` ~13 ms.)
  */
 export async function withLock<T>(
   lockPath: string,
-  fn: () => Promise<T>,
+  fn: (held: HeldLock) => Promise<T>,
   options: WithLockOptions = {},
 ): Promise<T> {
   const key = resolve(lockPath);
-  const mine = held.getStore();
-  if (mine?.has(key)) return await fn();
+  const joined = options.lock;
+  if (joined?.active && joined.path === key) return await fn(joined);
 
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   await ensurePrivateDir(dirname(key));
   const file = await Deno.open(key, { read: true, write: true, create: true, mode: 0o600 });
   try {
     await acquire(file, key, timeoutMs);
+    let active = true;
+    const held: HeldLock = {
+      path: key,
+      get active() {
+        return active;
+      },
+    };
     try {
-      return await held.run(new Set([...(mine ?? []), key]), fn);
+      return await fn(held);
     } finally {
+      active = false;
       await file.unlock().catch(() => {});
     }
   } finally {

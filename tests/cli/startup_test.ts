@@ -101,6 +101,16 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "token loads no node: module and no npm package (the Node compatibility layer alone " +
+    "costs ~13 ms; see docs/performance.md)",
+  ignore: !hasToken,
+  async fn() {
+    const loaded = await staticallyLoaded("main.ts", "lib/cli/token.ts");
+    assert.deepEqual(loaded.filter((p) => p.startsWith("node:") || p.startsWith("npm:")), []);
+  },
+});
+
 Deno.test("the graph walk sees what add loads: the listener and the opener (so the checks above bite)", async () => {
   const loaded = await staticallyLoaded("lib/cli/add.ts");
   assert.ok(loaded.some((p) => p.startsWith("lib/loopback/")), loaded.join("\n"));

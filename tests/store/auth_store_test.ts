@@ -236,7 +236,7 @@ Deno.test("an update waits for the lock and gives lock_timeout when it is held t
     const held = new Promise<void>((resolve) => letGo = resolve);
     let locked = () => {};
     const isLocked = new Promise<void>((resolve) => locked = resolve);
-    // The holder runs in its own async chain, so the update below does not join its lock.
+    // The update below is not handed the holder's lock, so it waits like any other caller.
     const holding = withLock(lockFilePath(home), () => {
       locked();
       return held;
@@ -257,11 +257,11 @@ Deno.test("an update waits for the lock and gives lock_timeout when it is held t
 
 Deno.test("an update inside withLock on the same home joins the lock (read, refresh, write)", async () => {
   await withHome(async (home) => {
-    const result = await withLock(lockFilePath(home), () =>
+    const result = await withLock(lockFilePath(home), (lock) =>
       updateAuthFile(home, (data) => {
         data.providers.a = {};
         return "joined";
-      }, { timeoutMs: 150 }));
+      }, { timeoutMs: 150, lock }));
     assert.equal(result, "joined");
   });
 });

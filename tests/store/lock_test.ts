@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { isAuthError } from "../../lib/errors.ts";
-import { withLock } from "../../lib/store/lock.ts";
+import { type HeldLock, withLock } from "../../lib/store/lock.ts";
 
 const posix = Deno.build.os !== "windows";
 const lockModule = new URL("../../lib/store/lock.ts", import.meta.url).href;
@@ -141,10 +141,67 @@ Deno.test("a withLock nested inside fn joins the held lock instead of waiting fo
     const lockPath = join(dir, "auth.lock");
     const result = await withLock(
       lockPath,
-      () => withLock(lockPath, () => Promise.resolve("inner"), { timeoutMs: 200 }),
+      (held) => withLock(lockPath, () => Promise.resolve("inner"), { timeoutMs: 200, lock: held }),
       { timeoutMs: 200 },
     );
     assert.equal(result, "inner");
+  });
+});
+
+Deno.test("the held lock names the same file however the path was written", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    const result = await withLock(
+      lockPath,
+      (held) =>
+        withLock(join(dir, ".", "sub", "..", "auth.lock"), () => Promise.resolve("joined"), {
+          timeoutMs: 200,
+          lock: held,
+        }),
+      { timeoutMs: 200 },
+    );
+    assert.equal(result, "joined");
+  });
+});
+
+Deno.test("without the held lock a nested withLock waits for it, like any other caller", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    await assert.rejects(
+      withLock(lockPath, () => withLock(lockPath, () => Promise.resolve(), { timeoutMs: 150 })),
+      (e) => isAuthError(e, "lock_timeout"),
+    );
+  });
+});
+
+Deno.test("a held lock joins only its own file, and only until its withLock returns", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    const otherPath = join(dir, "other.lock");
+    let kept: HeldLock | undefined;
+    await withLock(lockPath, async (held) => {
+      kept = held;
+      assert.equal(held.active, true);
+      // Another file is locked for real: a second, independent caller has to wait for it.
+      await withLock(otherPath, async () => {
+        await assert.rejects(
+          withLock(otherPath, () => Promise.resolve(), { timeoutMs: 150 }),
+          (e) => isAuthError(e, "lock_timeout"),
+        );
+      }, { lock: held });
+    });
+    assert.equal(kept!.active, false);
+    // A released lock is not joined but taken again, so it still excludes independent callers.
+    let inside = 0;
+    let overlaps = 0;
+    const worker = () =>
+      withLock(lockPath, async () => {
+        if (++inside > 1) overlaps++;
+        await new Promise((r) => setTimeout(r, 20));
+        inside--;
+      }, { lock: kept });
+    await Promise.all([worker(), worker(), worker()]);
+    assert.equal(overlaps, 0);
   });
 });
 
