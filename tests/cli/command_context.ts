@@ -8,20 +8,8 @@
 import { join } from "node:path";
 import type { Context } from "../../lib/cli/context.ts";
 import { report } from "../../lib/cli/mod.ts";
-import { Output, type SyncWriter } from "../../lib/output.ts";
-
-/** An in-memory stream. */
-class Capture implements SyncWriter {
-  #chunks: Uint8Array[] = [];
-  writeSync(p: Uint8Array): number {
-    this.#chunks.push(p.slice());
-    return p.length;
-  }
-  get text(): string {
-    const decoder = new TextDecoder();
-    return this.#chunks.map((c) => decoder.decode(c)).join("");
-  }
-}
+import { Output } from "../../lib/output.ts";
+import { Sink as Capture } from "./fake_context.ts";
 
 /** A context and what it printed. */
 export interface Fake {
