@@ -50,6 +50,11 @@ export async function run(
   argv: string[],
   makeContext: ContextFactory = processContext,
 ): Promise<number> {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    // Answered without loading the command tree, like commander would.
+    Deno.stdout.writeSync(new TextEncoder().encode(`${VERSION}\n`));
+    return Exit.OK;
+  }
   let parsed = fastToken(argv);
   if (!parsed) {
     const answer = await (await import("./tree.ts")).parseCommandLine(argv, VERSION);
