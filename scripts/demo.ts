@@ -62,6 +62,13 @@ console.log(
     ` (mode ${(stat.mode! & 0o777).toString(8)}, directory ${(dstat.mode! & 0o777).toString(8)}):`,
 );
 console.log(JSON.stringify(JSON.parse(raw), shorten, 2));
+console.log(bold("\nhermes-auth status") + " (what scripts and Hermes will find):");
+await new Deno.Command(deno, {
+  args: ["run", "--quiet", "-A", new URL("main.ts", root).pathname, "status", "xai-oauth"],
+  env,
+  clearEnv: true,
+  stdin: "null",
+}).spawn().status;
 console.log(
   `\nThe mock saw ${mock.stats.authorizeRequests} authorize request(s) and ${mock.stats.codeExchanges} code exchange(s).`,
 );
