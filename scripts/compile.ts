@@ -22,6 +22,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import denoJson from "../deno.json" with { type: "json" };
+import { LAZY_MODULES } from "../lib/lazy.ts";
 
 /** The version the binary reports, from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -257,6 +258,9 @@ export async function compile(options: CompileOptions): Promise<DenortSource> {
     // server) would otherwise ride along in every binary.
     "--exclude-unused-npm",
     ...PERMISSIONS.map((p) => p.flag),
+    // Modules main.ts loads with a run-time specifier (lib/lazy.ts), which
+    // deno compile cannot see by itself.
+    ...LAZY_MODULES.flatMap((m) => ["--include", resolve(ROOT, m)]),
     "--target",
     target,
     "--output",

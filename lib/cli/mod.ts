@@ -10,6 +10,7 @@
  */
 import denoJson from "../../deno.json" with { type: "json" };
 import { AuthError, Exit, isAuthError } from "../errors.ts";
+import { lazy } from "../lazy.ts";
 import type { Output } from "../output.ts";
 import { type Context, type GlobalOptions, processContext } from "./context.ts";
 
@@ -57,7 +58,8 @@ export async function run(
   }
   let parsed = fastToken(argv);
   if (!parsed) {
-    const answer = await (await import("./tree.ts")).parseCommandLine(argv, VERSION);
+    const tree = await lazy<typeof import("./tree.ts")>("./tree.ts", import.meta.url);
+    const answer = await tree.parseCommandLine(argv, VERSION);
     if (typeof answer === "number") return answer;
     parsed = answer;
   }

@@ -6,13 +6,17 @@
  * @module
  */
 import { AuthError, Exit } from "../errors.ts";
+import { lazy } from "../lazy.ts";
 import { builtinProviders, findBuiltin, resolveProvider } from "../providers/mod.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { hermesHome } from "../store/paths.ts";
 import type { Context } from "./context.ts";
 
 async function customProviders(ctx: Pick<Context, "env">): Promise<ProviderSpec[]> {
-  const { loadCustomProviders } = await import("../providers/custom.ts");
+  const { loadCustomProviders } = await lazy<typeof import("../providers/custom.ts")>(
+    "../providers/custom.ts",
+    import.meta.url,
+  );
   return await loadCustomProviders(hermesHome(ctx.env));
 }
 

@@ -28,6 +28,7 @@
  * @module
  */
 import { AuthError, Exit } from "../errors.ts";
+import { lazy } from "../lazy.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { readAuthFile, updateAuthFile } from "../store/auth_store.ts";
 import {
@@ -222,7 +223,10 @@ async function refreshLocked(
       { exit: Exit.LOGIN_REQUIRED, fix: `run \`hermes-auth add ${provider.id}\` to log in again` },
     );
   }
-  const grant = await import("./refresh_grant.ts");
+  const grant = await lazy<typeof import("./refresh_grant.ts")>(
+    "./refresh_grant.ts",
+    import.meta.url,
+  );
   const server = await grant.refreshServer(provider, found.login, {
     env: options.env,
     fetch: options.fetch,
