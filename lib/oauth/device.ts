@@ -18,6 +18,7 @@ import {
 } from "./failures.ts";
 import type { ProviderServer } from "./server.ts";
 import { type TokenSet, toTokenSet } from "./tokens.ts";
+import { sleep as realSleep } from "./sleep.ts";
 
 /** RFC 8628 §3.2: the poll interval when the server names none. */
 const DEFAULT_INTERVAL_SECONDS = 5;
@@ -256,19 +257,5 @@ function abortable(promise: Promise<void>, signal: AbortSignal | undefined): Pro
         reject(signal.aborted ? interrupted() : e);
       },
     );
-  });
-}
-
-/** setTimeout-based sleep that clears its timer and resolves at once when `signal` aborts. */
-function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer: ReturnType<typeof setTimeout> = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
   });
 }

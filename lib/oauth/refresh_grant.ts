@@ -15,6 +15,7 @@ import { describeFailure, discardBody, failureStatus, isNetworkFailure } from ".
 import { checkEndpoint } from "./policy.ts";
 import { providerBaseUrl, type ProviderServer, resolveServer } from "./server.ts";
 import type { TokenSet } from "./tokens.ts";
+import { sleep as realSleep } from "./sleep.ts";
 
 /** Options of {@link refreshServer}. */
 export interface RefreshServerOptions {
@@ -254,18 +255,4 @@ function requestSignal(
 function withAbort(base: AbortSignal | undefined, user: AbortSignal | undefined): AbortSignal {
   const timeout = base ?? AbortSignal.timeout(20_000);
   return user ? AbortSignal.any([timeout, user]) : timeout;
-}
-
-/** setTimeout-based sleep that clears its timer and resolves at once when `signal` aborts. */
-function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer: ReturnType<typeof setTimeout> = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

@@ -32,6 +32,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { sleep } from "../../lib/oauth/sleep.ts";
+import { escapeHtml, html, locationOf, redirect, textOfPage } from "./pages.ts";
+import { base64UrlEncode } from "./jwt.ts";
 
 /** The app id the mock knows unless told otherwise. */
 export const SPOTIFY_TEST_CLIENT_ID = "test-spotify-client";
@@ -547,26 +550,6 @@ function text(body: string, status: number, headers: Record<string, string> = {}
   });
 }
 
-function html(title: string, body: string, status = 200): Response {
-  const page = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
-<body><main>
-${body}
-</main></body>
-</html>
-`;
-  return new Response(page, {
-    status,
-    headers: {
-      "content-type": "text/html; charset=utf-8",
-      "cache-control": "no-store",
-      "x-frame-options": "DENY",
-      "content-security-policy": "frame-ancestors 'none'",
-    },
-  });
-}
-
 /** Spotify shows these as a bare page with the message and nothing else. */
 function errorPage(message: string): Response {
   return html("Error — Spotify (mock)", `<p id="error">${escapeHtml(message)}</p>`, 400);
@@ -591,41 +574,6 @@ ${scopes}
   );
 }
 
-function redirect(uri: string, params: Record<string, string | undefined>): Response {
-  const url = new URL(uri);
-  for (const [name, value] of Object.entries(params)) {
-    if (value !== undefined) url.searchParams.append(name, value);
-  }
-  return new Response(null, {
-    status: 302,
-    headers: { location: url.href, "cache-control": "no-store" },
-  });
-}
-
-async function locationOf(response: Response): Promise<string> {
-  await response.body?.cancel();
-  const location = response.headers.get("location");
-  if (!location) throw new Error("redirect without a Location header");
-  return location;
-}
-
-function textOfPage(page: string): string {
-  const error = /<p id="error">([^<]*)<\/p>/.exec(page)?.[1];
-  return (error ?? page).replaceAll("&lt;", "<").replaceAll("&gt;", ">")
-    .replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&amp;", "&");
-}
-
-function escapeHtml(value: string): string {
-  return value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;").replaceAll("'", "&#39;");
-}
-
-function base64UrlEncode(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
 async function s256(verifier: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
   return base64UrlEncode(new Uint8Array(digest));
@@ -633,20 +581,6 @@ async function s256(verifier: string): Promise<string> {
 
 function randomToken(bytes: number): string {
   return base64UrlEncode(crypto.getRandomValues(new Uint8Array(bytes)));
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts; leaves no timer behind either way. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 async function serveStandalone(args: string[]): Promise<void> {

@@ -22,6 +22,8 @@
  */
 import { parseArgs } from "node:util";
 import { base64UrlEncode, generateSigningKey, type SigningKey, signJwt } from "./jwt.ts";
+import { sleep } from "../../lib/oauth/sleep.ts";
+import { escapeHtml, html, locationOf, redirect, textOfPage } from "./pages.ts";
 
 /** The public client id of Hermes Agent at xAI. */
 export const XAI_CLIENT_ID = "b1a00492-073a-47ea-816f-4c329264a828";
@@ -836,26 +838,6 @@ function text(body: string, status: number, headers: Record<string, string> = {}
   });
 }
 
-function html(title: string, body: string, status = 200): Response {
-  const page = `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
-<body><main>
-${body}
-</main></body>
-</html>
-`;
-  return new Response(page, {
-    status,
-    headers: {
-      "content-type": "text/html; charset=utf-8",
-      "cache-control": "no-store",
-      "x-frame-options": "DENY",
-      "content-security-policy": "frame-ancestors 'none'",
-    },
-  });
-}
-
 function errorPage(message: string): Response {
   return html(
     "Sign-in error — xAI (mock)",
@@ -883,35 +865,6 @@ ${scopes}
   );
 }
 
-function redirect(uri: string, params: Record<string, string | undefined>): Response {
-  const url = new URL(uri);
-  for (const [name, value] of Object.entries(params)) {
-    if (value !== undefined) url.searchParams.append(name, value);
-  }
-  return new Response(null, {
-    status: 302,
-    headers: { location: url.href, "cache-control": "no-store" },
-  });
-}
-
-async function locationOf(response: Response): Promise<string> {
-  await response.body?.cancel();
-  const location = response.headers.get("location");
-  if (!location) throw new Error("redirect without a Location header");
-  return location;
-}
-
-function textOfPage(page: string): string {
-  const error = /<p id="error">([^<]*)<\/p>/.exec(page)?.[1];
-  return (error ?? page).replaceAll("&lt;", "<").replaceAll("&gt;", ">")
-    .replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&amp;", "&");
-}
-
-function escapeHtml(value: string): string {
-  return value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
-    .replaceAll('"', "&quot;").replaceAll("'", "&#39;");
-}
-
 async function s256(verifier: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
   return base64UrlEncode(new Uint8Array(digest));
@@ -933,20 +886,6 @@ function normalizeUserCode(userCode: string): string {
 
 function seconds(ms: number): number {
   return Math.floor(ms / 1000);
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts; leaves no timer behind either way. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 async function serveStandalone(args: string[]): Promise<void> {
