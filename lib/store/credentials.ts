@@ -138,18 +138,7 @@ export function readLogin(
   storage: ProviderSpec["storage"],
 ): StoredToken | null {
   const state = asRecord(data.providers?.[providerId]);
-  if (storage === "spotify") {
-    const accessToken = text(state.access_token);
-    if (!accessToken) return null;
-    return {
-      accessToken,
-      refreshToken: text(state.refresh_token),
-      expiresAt: expiry(state.expires_at, state.obtained_at, state.expires_in, accessToken),
-      tokenType: text(state.token_type) ?? "Bearer",
-      clientId: text(state.client_id),
-      lastRefresh: text(state.obtained_at),
-    };
-  }
+  if (storage === "spotify") return flatLogin(state, "obtained_at");
   const tokens = asRecord(state.tokens);
   const accessToken = text(tokens.access_token);
   if (!accessToken) return null;
@@ -286,15 +275,23 @@ function mirrorsState(row: PoolRow, state: StoredToken | null): boolean {
 }
 
 function rowLogin(row: PoolRow): StoredToken | null {
-  const accessToken = text(row.access_token);
+  return flatLogin(row, "last_refresh");
+}
+
+/**
+ * A login kept as flat fields (Spotify's state, a pool row); `refreshedKey`
+ * names its last-refresh timestamp (`obtained_at` for Spotify).
+ */
+function flatLogin(record: Record<string, unknown>, refreshedKey: string): StoredToken | null {
+  const accessToken = text(record.access_token);
   if (!accessToken) return null;
   return {
     accessToken,
-    refreshToken: text(row.refresh_token),
-    expiresAt: expiry(row.expires_at, row.last_refresh, row.expires_in, accessToken),
-    tokenType: text(row.token_type) ?? "Bearer",
-    clientId: text(row.client_id),
-    lastRefresh: text(row.last_refresh),
+    refreshToken: text(record.refresh_token),
+    expiresAt: expiry(record.expires_at, record[refreshedKey], record.expires_in, accessToken),
+    tokenType: text(record.token_type) ?? "Bearer",
+    clientId: text(record.client_id),
+    lastRefresh: text(record[refreshedKey]),
   };
 }
 
