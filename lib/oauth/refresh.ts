@@ -128,7 +128,7 @@ export async function getAccessToken(
         }
       }
       return await refreshLocked(provider, latest, options, now, lock);
-    }, { timeoutMs: options.lockTimeoutMs });
+    }, { timeoutMs: options.lockTimeoutMs, signal: options.signal });
   } catch (e) {
     if (
       options.allowStale && e instanceof AuthError && isPassing(e) &&

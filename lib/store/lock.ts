@@ -7,7 +7,7 @@
  * @module
  */
 
-import { AuthError } from "../errors.ts";
+import { AuthError, Exit } from "../errors.ts";
 import { ensurePrivateDir } from "./atomic.ts";
 import { dirname, resolve } from "./path.ts";
 
@@ -40,6 +40,8 @@ export interface WithLockOptions {
    * (another file, or released) the lock is taken as usual.
    */
   lock?: HeldLock;
+  /** Stop waiting when this aborts (Ctrl-C): AuthError `interrupted`, exit 130. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -72,7 +74,7 @@ export async function withLock<T>(
   await ensurePrivateDir(dirname(key));
   const file = await Deno.open(key, { read: true, write: true, create: true, mode: 0o600 });
   try {
-    await acquire(file, key, timeoutMs);
+    await acquire(file, key, timeoutMs, options.signal);
     let active = true;
     const held: HeldLock = {
       path: key,
@@ -91,9 +93,19 @@ export async function withLock<T>(
   }
 }
 
-async function acquire(file: Deno.FsFile, path: string, timeoutMs: number): Promise<void> {
+async function acquire(
+  file: Deno.FsFile,
+  path: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const deadline = performance.now() + Math.max(0, timeoutMs);
   while (!(await file.tryLock(true))) {
+    if (signal?.aborted) {
+      throw new AuthError("interrupted", `interrupted while waiting for ${path}`, {
+        exit: Exit.INTERRUPTED,
+      });
+    }
     const left = deadline - performance.now();
     if (left <= 0) throw lockTimeout(path, timeoutMs);
     await new Promise((done) => setTimeout(done, Math.min(POLL_INTERVAL_MS, left)));

@@ -304,3 +304,20 @@ except BlockingIOError:
     });
   },
 );
+
+Deno.test("Ctrl-C while waiting for the lock ends the wait with interrupted (exit 130), not a 10 s timeout", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "auth.lock");
+    const controller = new AbortController();
+    await withLock(path, async () => {
+      // An independent caller in this process waits like any other (no held-lock token).
+      const waiting = withLock(path, () => Promise.resolve("got it"), {
+        timeoutMs: 10_000,
+        signal: controller.signal,
+      });
+      const timer = setTimeout(() => controller.abort(), 100);
+      await assert.rejects(waiting, (e) => isAuthError(e, "interrupted") && e.exit === 130);
+      clearTimeout(timer);
+    });
+  });
+});
