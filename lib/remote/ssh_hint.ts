@@ -141,6 +141,12 @@ function alternatives(options: HintOptions, tunnelOffered: boolean): string[] {
     lines.push(
       `${lead} the URL, and when the browser fails to load the 127.0.0.1 page, copy its address and paste it here.`,
     );
+  } else {
+    // Nothing to paste into (a script, a bot): the two-step login does the same across two runs.
+    const lead = tunnelOffered ? "Or without a tunnel" : "Without a tunnel";
+    lines.push(
+      `${lead}: hermes-auth add ${options.provider.id} --no-wait, then --callback-url '<the address the browser failed to load>'`,
+    );
   }
   if (options.provider.deviceCode) {
     const lead = tunnelOffered || lines.length > 0 ? "Or sign" : "Sign";

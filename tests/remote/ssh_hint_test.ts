@@ -173,7 +173,13 @@ Deno.test("paste-back advice only when paste-back is offered", () => {
   assert.ok(paste.some((l) => l.includes("copy its address and paste it here")));
   const noPaste = sshHint(REDIRECT, options(SSH_ENV, { pasteBack: false }));
   assert.ok(noPaste.every((l) => !l.includes("paste")));
-  assert.ok(noPaste.length > 0);
+  assert.ok(noPaste.length > 0 && noPaste.length <= 7);
+  // Nothing to paste into (a script over SSH): the two-step login is offered instead.
+  assert.ok(
+    noPaste.some((l) => l.includes("hermes-auth add xai-oauth --no-wait")),
+    noPaste.join("\n"),
+  );
+  assert.ok(paste.every((l) => !l.includes("--no-wait")));
 });
 
 Deno.test("cloud console: no tunnel command but paste advice", () => {
