@@ -65,6 +65,8 @@ export interface ModelCatalog {
   baseUrlEnv?: string;
   defaultModel: string;
   models: string[];
+  /** The vendor's key in Hermes's models.dev cache (`PROVIDER_TO_MODELS_DEV`), if it has one. */
+  modelsDevId?: string;
 }
 
 /** A provider, fully described. */

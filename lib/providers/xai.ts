@@ -30,6 +30,7 @@ export const xai: ProviderSpec = {
     baseUrl: "https://api.x.ai/v1",
     baseUrlEnv: "XAI_BASE_URL",
     defaultModel: "grok-4.3",
+    modelsDevId: "xai",
     models: [
       "grok-4.3",
       "grok-4.20-0309-reasoning",

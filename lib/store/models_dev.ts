@@ -18,14 +18,6 @@ export function modelsDevCachePath(home: string): string {
   return join(home, "models_dev_cache.json");
 }
 
-/**
- * Hermes's `PROVIDER_TO_MODELS_DEV` for the providers this program knows: an
- * OAuth login is only another way into the same vendor's catalogue.
- */
-const MODELS_DEV_IDS: Readonly<Record<string, string>> = {
-  "xai-oauth": "xai",
-};
-
 /** The models a provider offers, and where the list came from. */
 export interface ModelChoices {
   /** Default first, then the rest in catalogue order. */
@@ -47,7 +39,7 @@ export async function modelChoices(
 ): Promise<ModelChoices> {
   const builtin = provider.models?.models ?? [];
   const pinned = provider.models?.defaultModel;
-  const cached = await cachedModels(home, provider.id, readTextFile);
+  const cached = await cachedModels(home, provider.models?.modelsDevId, readTextFile);
   const list = cached ?? builtin;
   const models = pinned ? [pinned, ...list.filter((m) => m !== pinned)] : [...list];
   return { models, source: cached ? "models.dev" : "builtin" };
@@ -55,10 +47,9 @@ export async function modelChoices(
 
 async function cachedModels(
   home: string,
-  providerId: string,
+  vendor: string | undefined,
   readTextFile: (path: string) => Promise<string>,
 ): Promise<string[] | null> {
-  const vendor = MODELS_DEV_IDS[providerId];
   if (!vendor) return null;
   let data: unknown;
   try {
