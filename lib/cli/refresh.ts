@@ -6,11 +6,10 @@
  * @module
  */
 import { Exit } from "../errors.ts";
-import { getAccessToken } from "../oauth/refresh.ts";
-import { hermesHome } from "../store/paths.ts";
 import type { Context } from "./context.ts";
 import { providerNamed } from "./providers.ts";
 import { durationText } from "./status.ts";
+import { accessTokenFor } from "./token.ts";
 
 /** Options of `refresh`, as commander hands them over. */
 export interface RefreshOptions {
@@ -24,14 +23,7 @@ export async function refresh(
   _opts: RefreshOptions,
 ): Promise<number> {
   const provider = await providerNamed(ctx, providerName);
-  const result = await getAccessToken(provider, {
-    home: hermesHome(ctx.env),
-    env: ctx.env,
-    fetch: ctx.fetch,
-    now: ctx.now,
-    signal: ctx.signal,
-    force: true,
-  });
+  const result = await accessTokenFor(ctx, provider, { force: true });
   ctx.out.secret(result.accessToken);
   ctx.out.result({
     provider: provider.id,

@@ -14,6 +14,7 @@
 import { Exit } from "../errors.ts";
 import { getAccessToken } from "../oauth/refresh.ts";
 import { hermesHome } from "../store/paths.ts";
+import type { ProviderSpec } from "../providers/types.ts";
 import type { Context } from "./context.ts";
 import { providerNamed } from "./providers.ts";
 import { durationText } from "./status.ts";
@@ -35,14 +36,7 @@ export async function token(
   opts: TokenOptions,
 ): Promise<number> {
   const provider = await providerNamed(ctx, providerName);
-  const result = await getAccessToken(provider, {
-    home: hermesHome(ctx.env),
-    env: ctx.env,
-    fetch: ctx.fetch,
-    now: ctx.now,
-    signal: ctx.signal,
-    allowStale: true,
-  });
+  const result = await accessTokenFor(ctx, provider, { allowStale: true });
   const warning = result.staleBecause
     ? `could not refresh the ${provider.id} token (${result.staleBecause.message}); ` +
       `using the current one, which expires ${untilText(result.expiresAt, ctx.now())}`
@@ -64,4 +58,20 @@ export async function token(
 function untilText(expiresAt: Date | null, now: Date): string {
   if (!expiresAt) return "at an unknown time";
   return `in ${durationText((expiresAt.getTime() - now.getTime()) / 1000)}`;
+}
+
+/** getAccessToken with this command run's home, environment, network, clock and Ctrl-C. */
+export function accessTokenFor(
+  ctx: Context,
+  provider: ProviderSpec,
+  mode: { allowStale?: boolean; force?: boolean },
+): ReturnType<typeof getAccessToken> {
+  return getAccessToken(provider, {
+    home: hermesHome(ctx.env),
+    env: ctx.env,
+    fetch: ctx.fetch,
+    now: ctx.now,
+    signal: ctx.signal,
+    ...mode,
+  });
 }
