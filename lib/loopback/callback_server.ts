@@ -3,6 +3,14 @@
  * receives the provider's redirect, answers the browser with a short page and
  * hands the callback URL to the login flow exactly once.
  *
+ * Some providers' pages do not redirect but call the redirect URI from script
+ * (accounts.x.ai): a cross-origin request that the browser preflights. The
+ * listener speaks CORS to those pages only — the origins it is given — and
+ * refuses every other origin's preflight, so no other web page can read what
+ * it answers (Fetch standard, "CORS protocol"; Hermes's `do_OPTIONS` and
+ * `_maybe_write_cors_headers` in hermes_cli/auth.py answer accounts.x.ai the
+ * same way).
+ *
  * It never prints: refusals that do not end the wait are reported through
  * `onWarning`, everything else through the returned {@link CallbackServer}.
  *
@@ -24,8 +32,16 @@ export interface CallbackServerOptions {
   /** Provider wording, e.g. "xAI authorization received. You can close this tab." */
   pages: { success: string; failure: string };
   /**
+   * Origins (`https://accounts.x.ai`) whose pages may call the callback from
+   * script: their preflights are answered and responses to them carry
+   * `Access-Control-Allow-Origin`. Any other origin gets no CORS header, and
+   * its preflight is refused. Default: none.
+   */
+  allowedOrigins?: readonly string[];
+  /**
    * Called for requests that were refused but do not end the wait: state
-   * mismatch, foreign Host header. Messages never contain codes or tokens.
+   * mismatch, foreign Host header, another origin's preflight. Messages never
+   * contain codes or tokens.
    */
   onWarning?: (message: string) => void;
 }
@@ -56,8 +72,14 @@ export interface CallbackServer extends AsyncDisposable {
  */
 const RESPONSE_GRACE_MS = 500;
 
+/** The methods the callback path answers. */
+const ALLOW = "GET, HEAD, OPTIONS";
+
 /** Longest piece of provider-sent text or Host header echoed anywhere. */
 const MAX_ECHO = 200;
+
+/** The one request header the provider's page may send; Hermes allows exactly this one. */
+const ALLOWED_REQUEST_HEADERS = "Content-Type";
 
 const SECURITY_HEADERS: Record<string, string> = {
   "Cache-Control": "no-store",
@@ -89,11 +111,13 @@ export function startCallbackServer(options: CallbackServerOptions): Promise<Cal
   const inFlight = new Set<Promise<void>>();
   const abort = new AbortController();
   const warnedHosts = new Set<string>();
+  const warnedOrigins = new Set<string>();
+  const allowedOrigins = new Set(options.allowedOrigins ?? []);
 
   let port = 0;
   let redirectUri = "";
   const handler = (req: Request, info: Deno.ServeHandlerInfo): Response => {
-    const response = respond(req);
+    const response = withCors(req, respond(req));
     // Track the response until it is on the wire so close() can let it finish.
     const done = info.completed.then(() => {}, () => {});
     inFlight.add(done);
@@ -114,8 +138,9 @@ export function startCallbackServer(options: CallbackServerOptions): Promise<Cal
     }
     const url = new URL(req.url);
     if (url.pathname !== options.path) return plain(404, "Not found.");
+    if (req.method === "OPTIONS") return preflight(req);
     if (req.method !== "GET" && req.method !== "HEAD") {
-      return plain(405, "Method not allowed.", { Allow: "GET, HEAD" });
+      return plain(405, "Method not allowed.", { Allow: ALLOW });
     }
     if (settled) {
       return page(200, "Login already received", [
@@ -153,6 +178,56 @@ export function startCallbackServer(options: CallbackServerOptions): Promise<Cal
     if (description) lines.push(clip(description));
     lines.push("Return to the terminal for what to do next.");
     return page(200, "Authorization failed", lines);
+  }
+
+  /**
+   * OPTIONS on the callback path. A CORS preflight (Origin plus
+   * Access-Control-Request-Method) from an allowed origin gets 204, and
+   * withCors adds the grant; from any other origin 403 with no grant, so the
+   * browser never sends that page's request. A plain OPTIONS learns the methods.
+   */
+  function preflight(req: Request): Response {
+    const origin = req.headers.get("origin");
+    if (origin === null || !req.headers.has("access-control-request-method")) {
+      return new Response(null, { status: 204, headers: { ...SECURITY_HEADERS, Allow: ALLOW } });
+    }
+    if (allowedOrigins.has(origin)) {
+      return new Response(null, { status: 204, headers: { ...SECURITY_HEADERS } });
+    }
+    const shown = quote(origin);
+    // Once per origin, like foreign hosts: a page may retry in a loop.
+    if (!warnedOrigins.has(shown)) {
+      warnedOrigins.add(shown);
+      options.onWarning?.(
+        `refused a cross-origin request from ${shown}: only the provider's own pages may call the listener`,
+      );
+    }
+    return plain(403, "Forbidden: this origin may not call the listener.");
+  }
+
+  /**
+   * CORS headers on every answer on the callback path: `Vary: Origin` always
+   * (the answer depends on it), the grant only for an allowed origin. The
+   * private-network grant answers Chrome's Private Network Access preflight,
+   * sent when a public page (accounts.x.ai) calls a loopback address.
+   */
+  function withCors(req: Request, response: Response): Response {
+    if (!isOwnHost(req.headers.get("host"), port)) return response;
+    if (new URL(req.url).pathname !== options.path) return response;
+    const headers = response.headers;
+    headers.append("Vary", "Origin");
+    const origin = req.headers.get("origin");
+    if (origin === null || !allowedOrigins.has(origin)) return response;
+    headers.set("Access-Control-Allow-Origin", origin);
+    headers.set("Access-Control-Allow-Methods", "GET, OPTIONS");
+    headers.set("Access-Control-Allow-Headers", ALLOWED_REQUEST_HEADERS);
+    if (
+      req.method === "OPTIONS" &&
+      req.headers.get("access-control-request-private-network") === "true"
+    ) {
+      headers.set("Access-Control-Allow-Private-Network", "true");
+    }
+    return response;
   }
 
   const serve = (p: number) =>

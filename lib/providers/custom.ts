@@ -340,6 +340,9 @@ function parseEntry(id: string, entry: unknown): ProviderSpec {
       success: `${displayName} authorization received. You can close this tab.`,
       failure: `${displayName} authorization failed.`,
     },
+    // What OpenID Connect servers do by default (RFC 6749 §4.1.2). A server whose page calls
+    // the redirect URI from script works too: its authorization endpoint's origin is allowed.
+    callbackDelivery: { kind: "redirect", corsOrigins: [] },
     ...(docsUrl ? { docsUrl: docsUrl.href } : {}),
     localGuide: GUIDE,
     storage: "generic",

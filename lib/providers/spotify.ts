@@ -47,6 +47,8 @@ export const spotify: ProviderSpec = {
     success: "Spotify authorization received. You can close this tab.",
     failure: "Spotify authorization failed.",
   },
+  // accounts.spotify.com redirects the browser (302) to the registered redirect URI.
+  callbackDelivery: { kind: "redirect", corsOrigins: [] },
   docsUrl: "https://hermes-agent.nousresearch.com/docs/user-guide/features/spotify",
   localGuide: "docs/guides/spotify.md",
   storage: "spotify",

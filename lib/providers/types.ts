@@ -59,6 +59,29 @@ export interface ClientIdSource {
   missingHelp?: string;
 }
 
+/**
+ * How the provider's browser page hands the authorization back to the
+ * listener, and so what a person can paste when it cannot reach it.
+ */
+export interface CallbackDelivery {
+  /**
+   * `script`: after approval the page calls the redirect URI from script, a
+   * cross-origin request the browser preflights (CORS); when that fails the
+   * page says so and shows the authorization code, and the address bar stays
+   * on the provider's page (accounts.x.ai).
+   * `redirect`: the browser is sent to the redirect URI (HTTP 302); when
+   * nothing listens there, the address of the page that failed to load
+   * carries the code and state (Spotify, most OpenID Connect servers).
+   */
+  kind: "script" | "redirect";
+  /**
+   * Origins whose pages may call the listener from script, besides the
+   * authorization endpoint's own origin (always allowed, taken from the
+   * endpoint in force at run time). Exact origins: scheme, host, port.
+   */
+  corsOrigins: string[];
+}
+
 /** Inference settings written by `model`. */
 export interface ModelCatalog {
   baseUrl: string;
@@ -95,6 +118,8 @@ export interface ProviderSpec {
   refreshSkewSeconds: number;
   /** Browser page texts. */
   pages: { success: string; failure: string };
+  /** How the consent page reaches the listener (and what to paste when it cannot). */
+  callbackDelivery: CallbackDelivery;
   /** Meaning of HTTP 403 from the token endpoint, when the provider gives it one. */
   forbiddenMessage?: string;
   forbiddenFix?: string;

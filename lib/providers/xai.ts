@@ -21,6 +21,10 @@ export const xai: ProviderSpec = {
     success: "xAI authorization received. You can close this tab.",
     failure: "xAI authorization failed.",
   },
+  // accounts.x.ai calls the redirect URI from script, cross-origin and preflighted; Hermes's
+  // listener allows exactly these two origins (_xai_callback_cors_origin in hermes_cli/auth.py).
+  // The page shows the code when it cannot reach the app (Hermes #26923, #32984, PR #33880).
+  callbackDelivery: { kind: "script", corsOrigins: ["https://accounts.x.ai", "https://auth.x.ai"] },
   forbiddenMessage: "xAI refused this account: its subscription tier is not allowed to use OAuth.",
   forbiddenFix: "use an xAI API key (XAI_API_KEY) instead, or upgrade to SuperGrok",
   docsUrl: "https://hermes-agent.nousresearch.com/docs/guides/xai-grok-oauth",

@@ -4,6 +4,7 @@ import {
   startCallbackServer,
 } from "../../lib/loopback/callback_server.ts";
 import { isAuthError } from "../../lib/errors.ts";
+import { fetchFromPage } from "../mock/cors_client.ts";
 
 const STATE = "s-0123456789abcdef";
 const PAGES = {
@@ -212,7 +213,7 @@ Deno.test("other paths 404, other methods 405, HEAD answered without ending the 
     body: "x",
   });
   assert.equal(post.status, 405);
-  assert.equal(post.headers.get("allow"), "GET, HEAD");
+  assert.equal(post.headers.get("allow"), "GET, HEAD, OPTIONS");
   const head = await fetch(`${server.redirectUri}?code=c&state=${STATE}`, { method: "HEAD" });
   await head.body?.cancel();
   assert.equal(head.status, 200);
@@ -328,4 +329,140 @@ Deno.test("close() is idempotent; result rejects listener_closed when nothing ar
   await server.close();
   await assert.rejects(server.result, (e) => isAuthError(e, "listener_closed"));
   await assert.rejects(fetch(server.redirectUri));
+});
+
+const PROVIDER_PAGE = "https://accounts.x.ai";
+/** What accounts.x.ai's script sends: a header that is not CORS-safelisted, so it is preflighted. */
+const PAGE_HEADERS = { "Content-Type": "application/json" };
+
+async function preflight(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Headers }> {
+  const res = await fetch(url, { method: "OPTIONS", headers });
+  await res.body?.cancel();
+  return { status: res.status, headers: res.headers };
+}
+
+function corsHeaders(headers: Headers): string[] {
+  return [...headers.keys()].filter((k) => k.startsWith("access-control-"));
+}
+
+Deno.test("the provider's page reaches the listener by script: preflight 204, then a readable answer", async () => {
+  await using server = await startCallbackServer(options({ allowedOrigins: [PROVIDER_PAGE] }));
+  const url = `${server.redirectUri}?code=c&state=${STATE}&iss=https%3A%2F%2Fauth.x.ai`;
+  const answer = await preflight(url, {
+    origin: PROVIDER_PAGE,
+    "access-control-request-method": "GET",
+    "access-control-request-headers": "content-type",
+  });
+  assert.equal(answer.status, 204);
+  assert.equal(answer.headers.get("access-control-allow-origin"), PROVIDER_PAGE);
+  assert.equal(answer.headers.get("access-control-allow-methods"), "GET, OPTIONS");
+  assert.equal(answer.headers.get("access-control-allow-headers"), "Content-Type");
+  assert.equal(answer.headers.get("vary"), "Origin");
+  // Without the Private Network Access question there is no private-network grant.
+  assert.equal(answer.headers.get("access-control-allow-private-network"), null);
+  assert.equal(await isSettled(server.result), false, "a preflight is not the callback");
+
+  const page = await fetchFromPage(url, { origin: PROVIDER_PAGE, headers: PAGE_HEADERS });
+  assert.ok(page.ok, JSON.stringify(page));
+  assert.equal(page.status, 200);
+  assert.match(page.body, /xAI authorization received/);
+  assert.equal((await server.result).searchParams.get("code"), "c");
+});
+
+Deno.test("a Private Network Access preflight gets Access-Control-Allow-Private-Network: true", async () => {
+  await using server = await startCallbackServer(options({ allowedOrigins: [PROVIDER_PAGE] }));
+  const url = `${server.redirectUri}?code=c&state=${STATE}`;
+  const answer = await preflight(url, {
+    origin: PROVIDER_PAGE,
+    "access-control-request-method": "GET",
+    "access-control-request-private-network": "true",
+  });
+  assert.equal(answer.status, 204);
+  assert.equal(answer.headers.get("access-control-allow-private-network"), "true");
+  const page = await fetchFromPage(url, {
+    origin: PROVIDER_PAGE,
+    headers: PAGE_HEADERS,
+    privateNetwork: true,
+  });
+  assert.ok(page.ok, JSON.stringify(page));
+});
+
+Deno.test("another origin's preflight is refused with no Access-Control-Allow-* header, and the wait goes on", async () => {
+  const warnings: string[] = [];
+  await using server = await startCallbackServer(options({
+    allowedOrigins: [PROVIDER_PAGE],
+    onWarning: (m) => warnings.push(m),
+  }));
+  const url = `${server.redirectUri}?code=c&state=${STATE}`;
+  for (const origin of ["https://evil.example", "https://accounts.x.ai.evil.example", "null"]) {
+    const answer = await preflight(url, {
+      origin,
+      "access-control-request-method": "GET",
+      "access-control-request-headers": "content-type",
+      "access-control-request-private-network": "true",
+    });
+    assert.equal(answer.status, 403, origin);
+    assert.deepEqual(corsHeaders(answer.headers), [], origin);
+    assert.equal(answer.headers.get("vary"), "Origin");
+    const page = await fetchFromPage(url, { origin, headers: PAGE_HEADERS });
+    assert.deepEqual(page.ok ? "read" : page.failedAt, "preflight", origin);
+  }
+  // The same origin retrying is one warning, not one per attempt.
+  await preflight(url, { origin: "https://evil.example", "access-control-request-method": "GET" });
+  assert.equal(warnings.length, 3);
+  assert.match(warnings[0], /refused a cross-origin request from "https:\/\/evil\.example"/);
+  assert.equal(await isSettled(server.result), false);
+  assert.equal((await get(url)).status, 200, "the browser's own redirect still completes");
+});
+
+Deno.test("a foreign origin's simple GET gets no CORS grant: the page cannot read the answer", async () => {
+  await using server = await startCallbackServer(options({ allowedOrigins: [PROVIDER_PAGE] }));
+  // No custom header: no preflight, the request is sent, but the answer stays opaque to the page.
+  const page = await fetchFromPage(`${server.redirectUri}?code=c&state=wrong`, {
+    origin: "https://evil.example",
+  });
+  assert.equal(page.ok, false);
+  assert.equal(!page.ok && page.failedAt, "request");
+  const direct = await get(`${server.redirectUri}?code=c&state=${STATE}`, {
+    headers: { origin: "https://evil.example" },
+  });
+  assert.deepEqual(corsHeaders(direct.headers), []);
+  assert.equal(direct.headers.get("vary"), "Origin");
+});
+
+Deno.test("with no allowed origins every preflight is refused (the default)", async () => {
+  await using server = await startCallbackServer(options());
+  const answer = await preflight(`${server.redirectUri}?code=c&state=${STATE}`, {
+    origin: PROVIDER_PAGE,
+    "access-control-request-method": "GET",
+  });
+  assert.equal(answer.status, 403);
+  assert.deepEqual(corsHeaders(answer.headers), []);
+});
+
+Deno.test("an OPTIONS that is not a preflight lists the methods; other paths stay 404", async () => {
+  await using server = await startCallbackServer(options({ allowedOrigins: [PROVIDER_PAGE] }));
+  const plainOptions = await preflight(server.redirectUri, {});
+  assert.equal(plainOptions.status, 204);
+  assert.equal(plainOptions.headers.get("allow"), "GET, HEAD, OPTIONS");
+  const elsewhere = await preflight(`http://127.0.0.1:${server.port}/other`, {
+    origin: PROVIDER_PAGE,
+    "access-control-request-method": "GET",
+  });
+  assert.equal(elsewhere.status, 404);
+  assert.deepEqual(corsHeaders(elsewhere.headers), []);
+});
+
+Deno.test("the Host check comes first: an allowed origin with a foreign Host gets 403 and no grant", async () => {
+  await using server = await startCallbackServer(options({ allowedOrigins: [PROVIDER_PAGE] }));
+  const res = await raw(
+    server.port,
+    `OPTIONS /callback HTTP/1.1\r\nHost: rebind.example:${server.port}\r\nOrigin: ${PROVIDER_PAGE}\r\n` +
+      "Access-Control-Request-Method: GET\r\nConnection: close\r\n\r\n",
+  );
+  assert.match(res, /^HTTP\/1\.1 403/);
+  assert.doesNotMatch(res.toLowerCase(), /access-control-allow/);
 });
