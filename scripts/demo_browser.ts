@@ -1,10 +1,14 @@
 // deno-lint-ignore-file no-console
 /**
  * The demo's stand-in for a person at a browser: the CLI opens it through
- * $BROWSER with the authorize URL. It loads the mock's consent page, presses
- * Approve, follows the redirect to the CLI's 127.0.0.1 listener and reports
- * what each page said, as a person would see it.
+ * $BROWSER with the authorize URL. It loads the mock's consent page and
+ * presses Approve. Like accounts.x.ai, the page then calls the CLI's
+ * 127.0.0.1 listener from its script (a cross-origin request with a CORS
+ * preflight), which this stand-in plays as a browser would; it reports what
+ * each page said, as a person would see it.
  */
+import { fetchFromPage } from "../tests/mock/cors_client.ts";
+
 // The CLI starts browsers with no terminal attached, so this one reports to
 // the log file the demo names in DEMO_BROWSER_LOG (and prints it afterwards).
 const url = Deno.args[0];
@@ -34,13 +38,34 @@ const decision = await fetch(new URL("/oauth2/authorize/decision", url), {
   body: new URLSearchParams({ transaction_id: transaction, decision: "approve" }),
   redirect: "manual",
 });
-await decision.body?.cancel();
+const answer = await decision.text();
 const location = decision.headers.get("location");
-if (!location) {
-  say(`the server did not redirect (HTTP ${decision.status})`);
+const called = /data-callback="([^"]+)"/.exec(answer)?.[1]?.replaceAll("&amp;", "&");
+if (location) {
+  // A provider that redirects (the mock with --approval redirect).
+  const callback = new URL(location);
+  say(`redirected to ${callback.origin}${callback.pathname}?code=…&state=…`);
+  const landing = await fetch(callback);
+  say(`page says: "${text(await landing.text())}"`);
+} else if (called) {
+  const callback = new URL(called);
+  say(
+    `the page calls ${callback.origin}${callback.pathname}?code=…&state=…&iss=… from its script`,
+  );
+  const result = await fetchFromPage(callback.href, {
+    origin: new URL(url).origin,
+    headers: { "Content-Type": "application/json" },
+  });
+  if (result.ok && result.status === 200) {
+    say("the listener answered the CORS preflight and the call");
+    say('page says: "Done. You can close this tab and return to Hermes Agent."');
+  } else {
+    say(
+      `page says: "Could not establish connection. We couldn't reach your app." and shows the code`,
+    );
+    Deno.exit(1);
+  }
+} else {
+  say(`the server did not answer the decision (HTTP ${decision.status})`);
   Deno.exit(1);
 }
-const callback = new URL(location);
-say(`redirected to ${callback.origin}${callback.pathname}?code=…&state=…`);
-const landing = await fetch(callback);
-say(`page says: "${text(await landing.text())}"`);

@@ -3,13 +3,15 @@
  *
  * Five ways in, one outcome (a stored credential):
  * - loopback (default): bind the callback listener (its port decides the
- *   redirect URI), print the authorize URL and, on a remote session, the
- *   tunnel hint for the port actually bound; open a browser where one can be
- *   shown; then take whichever comes first: the browser's redirect, a pasted
- *   redirect URL, the timeout or Ctrl-C. On a terminal a timeout offers the
- *   paste prompt once more instead of failing.
- * - `--manual-paste`: no listener at all; the person pastes the redirect URL
- *   (or the bare code, PKCE still binding it to this login).
+ *   redirect URI; it answers CORS for the provider's own pages, which may
+ *   call it from script), print the authorize URL and, on a remote session,
+ *   the tunnel hint for the port actually bound; open a browser where one can
+ *   be shown; then take whichever comes first: the browser's callback, a
+ *   pasted one (the redirect URL, its query, or the code the page shows), the
+ *   timeout or Ctrl-C. On a terminal a timeout offers the paste prompt once
+ *   more instead of failing, and a pasted code the provider refuses asks for
+ *   another instead of ending the login.
+ * - `--manual-paste`: no listener at all; the person pastes the same things.
  * - `--no-wait` / `--callback-url`: a two-step login for bots and scripts.
  * - `--device-code`: RFC 8628, for providers that have it.
  *
@@ -18,9 +20,10 @@
 import { AuthError, Exit, usageError } from "../errors.ts";
 import { type CallbackServer, startCallbackServer } from "../loopback/callback_server.ts";
 import { parsePastedCallback } from "../loopback/paste.ts";
-import { lines, waitForCallback } from "../loopback/wait.ts";
+import { lines, type ReceivedCallback, waitForCallback } from "../loopback/wait.ts";
 import {
   authorizationUrl,
+  CODE_REJECTED_WHY,
   createLoginSecrets,
   exchangeCode,
   type PendingExchange,
@@ -28,13 +31,14 @@ import {
 import { providerBaseUrl, type ProviderServer, resolveServer } from "../oauth/server.ts";
 import type { TokenSet } from "../oauth/tokens.ts";
 import type { ProviderSpec, RedirectSpec } from "../providers/types.ts";
+import { callbackOrigins, pasteWords } from "../providers/delivery.ts";
 import { openBrowser } from "../remote/browser.ts";
 import { defaultProbe, detectSession, type SessionVerdict } from "../remote/session.ts";
 import { sshHint, tunnelCommand } from "../remote/ssh_hint.ts";
 import { readAuthFile, updateAuthFile } from "../store/auth_store.ts";
 import { applyLogin, type StoredLogin } from "../store/credentials.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
-import { savePending, takePending } from "../store/pending.ts";
+import { finishPending, savePending } from "../store/pending.ts";
 import type { Context } from "./context.ts";
 import { chooseClientId, providerNamed } from "./providers.ts";
 
@@ -218,6 +222,7 @@ async function browserLogin(
 ): Promise<LoginResult> {
   const { provider } = server;
   const out = ctx.out;
+  const words = pasteWords(provider.callbackDelivery);
   const secrets = await createLoginSecrets(provider);
   out.secret(secrets.codeVerifier);
   const timeoutMs = (opts.timeout ?? 180) * 1000;
@@ -232,6 +237,10 @@ async function browserLogin(
       path: redirect.path,
       expectedState: secrets.state,
       pages: provider.pages,
+      allowedOrigins: callbackOrigins(
+        provider.callbackDelivery,
+        server.as.authorization_endpoint!,
+      ),
       onWarning: (message) => out.warn(message),
     }).catch((e) => {
       throw isCode(e, "port_in_use") ? portBusy(provider, redirect, opts) : e;
@@ -259,13 +268,11 @@ async function browserLogin(
       await openBrowser(url.href, { env: ctx.env, os: Deno.build.os, session });
     if (opened) out.info(out.style.dim("Opened your browser. Approve access there."));
     if (manual) {
-      out.info("After approving, the browser is sent to a 127.0.0.1 address that will not load.");
-      out.prompt("Paste that address (or just the code) here: ");
+      out.info(words.after);
+      out.prompt(`Paste ${words.what} here: `);
     } else if (pasteOffered && !hinted && (session.remote || !opened)) {
-      out.info(
-        "No tunnel? Open the URL anyway; when the browser fails to load the 127.0.0.1 page,",
-      );
-      out.info("copy the address from its address bar and paste it here.");
+      out.info(`No tunnel? Open the URL anyway; ${words.when},`);
+      out.info(`${words.pasteIt}.`);
     }
     if (!manual) {
       out.info(
@@ -284,23 +291,41 @@ async function browserLogin(
         signal: ctx.signal,
         redirectUri,
         expectedState: secrets.state,
-        allowBareCode: manual,
+        pasteWhat: words.what,
       });
-    let callback: URL;
-    try {
-      callback = await wait();
-    } catch (e) {
-      // A person at a terminal gets one more chance to paste instead of a dead end.
-      if (!(ctx.stdinIsTerminal && !manual && isCode(e, "callback_timeout"))) throw e;
-      out.warn(`No callback arrived within ${timeoutMs / 1000} s.`);
-      out.prompt(
-        "If the browser shows a 127.0.0.1 address that failed to load, paste it here (Ctrl-C to give up): ",
-      );
-      callback = await wait();
+    let reprompted = false;
+    const nextCallback = async (): Promise<ReceivedCallback> => {
+      try {
+        return await wait();
+      } catch (e) {
+        // A person at a terminal gets one more chance to paste instead of a dead end.
+        if (reprompted || !(ctx.stdinIsTerminal && !manual && isCode(e, "callback_timeout"))) {
+          throw e;
+        }
+        reprompted = true;
+        out.warn(`No callback arrived within ${timeoutMs / 1000} s.`);
+        out.prompt(`${words.ifShown}, paste it here (Ctrl-C to give up): `);
+        return await wait();
+      }
+    };
+    for (;;) {
+      const callback = await nextCallback();
+      out.secret(callback.url.searchParams.get("code") ?? undefined);
+      try {
+        const tokens = await exchangeCode(server, callback.url, pending, {
+          pasted: callback.source === "paste",
+        });
+        return { tokens, authMode: "oauth_pkce", redirectUri };
+      } catch (e) {
+        // A pasted code the provider refuses (used, expired, cut short, another login's) must
+        // not cost the login: the same authorize URL gives a new code for this verifier.
+        if (callback.source !== "paste" || !isCode(e, "code_rejected")) throw e;
+        out.warn(
+          `${(e as AuthError).message}; open the login URL again, approve, and paste the new code.`,
+        );
+        out.prompt("Paste again: ");
+      }
     }
-    out.secret(callback.searchParams.get("code") ?? undefined);
-    const tokens = await exchangeCode(server, callback, pending);
-    return { tokens, authMode: "oauth_pkce", redirectUri };
   } finally {
     await listener?.close();
   }
@@ -358,6 +383,8 @@ function announce(
     remote: session.remote,
     tunnel,
     listening: !manual,
+    // What a person pastes back when the browser cannot reach the listener, for a bot to relay.
+    paste: pasteWords(provider.callbackDelivery).what,
   });
   out.info(`${out.style.bold(`Log in to ${provider.displayName}`)} by opening this URL:`);
   out.info();
@@ -397,53 +424,80 @@ async function startTwoStep(
   });
   announce(ctx, server, url, redirectUri, session, false, true);
   out.event({ event: "pending", provider: provider.id, path, expires_in: 600 });
-  out.info("After approving, the browser is sent to a 127.0.0.1 address that will not load.");
-  out.info("Copy that whole address and finish the login within 10 minutes with:");
+  const words = pasteWords(provider.callbackDelivery);
+  out.info(words.after);
+  out.info(`Finish the login within 10 minutes with ${words.what}:`);
   out.info();
-  out.info(`  hermes-auth add ${provider.id} --callback-url '<the address>'`);
+  out.info(`  hermes-auth add ${provider.id} --callback-url '${words.placeholder}'`);
   out.info();
-  out.info(out.style.dim(`The pending login is saved in ${path} (0600) and works once.`));
+  out.info(
+    out.style.dim(
+      `The pending login is saved in ${path} (0600); only a login that succeeds or is denied uses it up.`,
+    ),
+  );
 }
 
-/** The state parameter of whatever was pasted, without judging the rest. */
+/** The state parameter of whatever was pasted, without judging the rest (null: none). */
 function stateOf(text: string): string | null {
   const t = text.trim().replace(/^['"<]|['">]$/g, "");
   const q = t.includes("?") ? t.slice(t.indexOf("?") + 1) : t;
   return new URLSearchParams(q.split("#")[0]).get("state");
 }
 
-/** `--callback-url URL`: finish a pending two-step login. */
+/**
+ * `--callback-url URL-or-code`: finish a pending two-step login. The pending
+ * login is used up only by a success or an explicit denial; text that is not
+ * a callback, another login's state, a code the provider refuses or a
+ * network failure all keep it, so the right paste can still finish it.
+ */
 async function finishTwoStep(
   ctx: Context,
   server: ProviderServer,
   given: string,
 ): Promise<LoginResult> {
   const { provider } = server;
-  const pending = await takePending(hermesHome(ctx.env), provider.id, stateOf(given), {
-    now: ctx.now,
-  });
-  ctx.out.secret(pending.codeVerifier);
-  const parsed = parsePastedCallback(given, {
-    redirectUri: pending.redirectUri,
-    expectedState: pending.state,
-    allowBareCode: false,
-  });
-  if (!parsed.ok) {
-    throw usageError(
-      `--callback-url: ${parsed.reason}`,
-      "pass the whole address the browser was sent to",
-    );
-  }
-  ctx.out.secret(parsed.url.searchParams.get("code") ?? undefined);
-  // The exchange must use the client the login was started with.
-  const started = { ...server, client: { ...server.client, client_id: pending.clientId } };
-  const tokens = await exchangeCode(started, parsed.url, pending);
-  return {
-    tokens,
-    authMode: "oauth_pkce",
-    redirectUri: pending.redirectUri,
-    clientId: pending.clientId,
-  };
+  const words = pasteWords(provider.callbackDelivery);
+  const kept = "the pending login is kept";
+  return await finishPending(
+    hermesHome(ctx.env),
+    provider.id,
+    stateOf(given),
+    async (pending) => {
+      ctx.out.secret(pending.codeVerifier);
+      const parsed = parsePastedCallback(given, {
+        redirectUri: pending.redirectUri,
+        expectedState: pending.state,
+        pasteWhat: words.what,
+      });
+      if (!parsed.ok) {
+        throw usageError(`--callback-url: ${parsed.reason}`, `pass ${words.what}; ${kept}`);
+      }
+      ctx.out.secret(parsed.url.searchParams.get("code") ?? undefined);
+      // The exchange must use the client the login was started with.
+      const started = { ...server, client: { ...server.client, client_id: pending.clientId } };
+      try {
+        const tokens = await exchangeCode(started, parsed.url, pending, { pasted: true });
+        return {
+          tokens,
+          authMode: "oauth_pkce",
+          redirectUri: pending.redirectUri,
+          clientId: pending.clientId,
+        };
+      } catch (e) {
+        if (isCode(e, "code_rejected")) {
+          const error = e as AuthError;
+          throw new AuthError(error.code, error.message, {
+            exit: error.exit,
+            fix: `${CODE_REJECTED_WHY}: open the login URL again, approve, and pass the new ` +
+              `code to --callback-url; ${kept}`,
+            cause: error,
+          });
+        }
+        throw e;
+      }
+    },
+    { now: ctx.now, ends: (e) => isCode(e, "access_denied") },
+  );
 }
 
 /** `--device-code`: show the code, poll until approved. */

@@ -1,13 +1,20 @@
 /**
- * Parse a callback a person pasted into the terminal: when the browser could
- * not reach the listener (remote host, no tunnel), the address of the page it
- * failed to load still carries the code and state.
+ * Parse what a person pasted back into the terminal when the browser could
+ * not reach the listener: the address of the page that failed to load (a
+ * provider that redirects), or the code a provider's page shows when its
+ * script could not reach the app (accounts.x.ai).
  *
  * @module
  */
 
-/** Outcome of {@link parsePastedCallback}. `reason` is one line and never holds the code. */
-export type PasteResult = { ok: true; url: URL } | { ok: false; reason: string };
+/**
+ * Outcome of {@link parsePastedCallback}. `reason` is one line and never
+ * holds the code. `stateless` is true when the paste carried no state (a bare
+ * code, or a query cut short): the login's own state stands in for it.
+ */
+export type PasteResult =
+  | { ok: true; url: URL; stateless: boolean }
+  | { ok: false; reason: string };
 
 /** Options of {@link parsePastedCallback}. */
 export interface PasteOptions {
@@ -15,8 +22,11 @@ export interface PasteOptions {
   redirectUri: string;
   /** The state sent in the authorize URL. */
   expectedState: string;
-  /** Accept a bare code (no state); then the state is taken as `expectedState`. */
-  allowBareCode: boolean;
+  /**
+   * What the person should paste, for the reasons, e.g. "the code the page
+   * shows". Default: "the address of the page that failed to load".
+   */
+  pasteWhat?: string;
 }
 
 const WRAPPERS: Record<string, string> = { '"': '"', "'": "'", "`": "`", "<": ">" };
@@ -24,40 +34,37 @@ const WRAPPERS: Record<string, string> = { '"': '"', "'": "'", "`": "`", "<": ">
 /** Characters an authorization code is made of (RFC 6749 VSCHAR, minus what a URL or sentence adds). */
 const BARE_CODE = /^[A-Za-z0-9._~+/=-]+$/;
 
+const DEFAULT_WHAT = "the address of the page that failed to load";
+
 /**
- * Parse what a person pasted: the full redirect URL (the address of the page
- * the browser failed to load), just the query `?code=…&state=…`, or
- * `code=…&state=…`; with `allowBareCode` also a bare code (then state is taken
- * as expectedState). Trims whitespace and surrounding quotes/angle brackets.
+ * Parse what a person pasted: the full redirect URL, just its query
+ * (`?code=…&state=…` or `code=…&state=…`), or the bare code. Trims
+ * whitespace and surrounding quotes/angle brackets.
+ *
+ * Without a state (a bare code, a query cut short) the login's own state
+ * stands in: the code is still bound to this login by PKCE, since only this
+ * process holds the verifier its challenge was made from. A state that is
+ * there and differs is refused: that paste belongs to another login.
  *
  * A URL whose path or port differs from the redirect URI's is still accepted
- * when it carries code or error (ports differ across tunnels), but a different
- * state is refused with a reason. The returned URL is `redirectUri` with the
- * pasted query parameters (all of them, `iss` included), suitable for
- * oauth4webapi.validateAuthResponse.
+ * when it carries code or error (ports differ across tunnels). The returned
+ * URL is `redirectUri` with the pasted query parameters (all of them, `iss`
+ * included), suitable for oauth4webapi.validateAuthResponse.
  */
 export function parsePastedCallback(input: string, options: PasteOptions): PasteResult {
+  const what = options.pasteWhat ?? DEFAULT_WHAT;
   const text = unwrap(input);
   if (text === "") return fail("nothing was pasted");
   if (/\s/.test(text)) {
-    return fail("the pasted text contains spaces; paste only the address of the page, on one line");
+    return fail(`the pasted text contains spaces; paste only ${what}, on one line`);
   }
 
   const params = queryOf(text, options.redirectUri);
   if (params === undefined) {
     if (!BARE_CODE.test(text)) {
-      return fail(
-        "that is not a callback address; paste the whole address of the page that failed to load",
-      );
+      return fail(`that is neither a callback address nor a code; paste ${what}`);
     }
-    if (!options.allowBareCode) {
-      return fail(
-        "that looks like a bare code; paste the whole address of the page that failed to load (it carries the state too)",
-      );
-    }
-    const url = new URL(options.redirectUri);
-    url.search = new URLSearchParams({ code: text, state: options.expectedState }).toString();
-    return { ok: true, url };
+    return built(options, new URLSearchParams({ code: text }), true);
   }
 
   const codes = params.getAll("code");
@@ -66,29 +73,28 @@ export function parsePastedCallback(input: string, options: PasteOptions): Paste
   if (codes.length === 0 && errors.length === 0) {
     if (params.has("client_id") || params.has("response_type")) {
       return fail(
-        "that is the login link itself; open it in a browser, sign in, then paste the address of the page that failed to load",
+        `that is the address of the login page itself, not its answer; approve there, then paste ${what}`,
       );
     }
-    return fail(
-      "no code= or error= in what was pasted; paste the whole address of the page that failed to load",
-    );
+    return fail(`no code= or error= in what was pasted; paste ${what}`);
   }
   if (codes.length > 1 || errors.length > 1 || states.length > 1) {
     return fail("the pasted address repeats code, error or state; copy it again from the browser");
   }
-  if (states.length === 0) {
-    return fail(
-      "the pasted address has no state=; paste the whole address of the page that failed to load",
-    );
-  }
-  if (states[0] !== options.expectedState) {
+  if (states.length === 1 && states[0] !== options.expectedState) {
     return fail(
       "state mismatch — the pasted address is from another login; use the newest link this login printed",
     );
   }
+  return built(options, params, states.length === 0);
+}
+
+/** The redirect URI with `params`, the login's state filled in when the paste had none. */
+function built(options: PasteOptions, params: URLSearchParams, stateless: boolean): PasteResult {
+  if (stateless) params.set("state", options.expectedState);
   const url = new URL(options.redirectUri);
   url.search = params.toString();
-  return { ok: true, url };
+  return { ok: true, url, stateless };
 }
 
 function fail(reason: string): PasteResult {

@@ -8,6 +8,14 @@
 import { AuthError, Exit } from "../errors.ts";
 import { parsePastedCallback } from "./paste.ts";
 
+/** A callback and where it came from: the listener, or a person who pasted it. */
+export interface ReceivedCallback {
+  url: URL;
+  source: "listener" | "paste";
+  /** A pasted code or query without a state: the login's own state stands in for it. */
+  stateless: boolean;
+}
+
 /** Options of {@link waitForCallback}. */
 export interface WaitOptions {
   /** Give up after this many milliseconds. */
@@ -28,20 +36,24 @@ export interface WaitOptions {
   redirectUri: string;
   /** State sent in the authorize URL. */
   expectedState: string;
-  /** Accept a bare pasted code. */
-  allowBareCode: boolean;
+  /**
+   * What the person should paste, in the refusal reasons and the timeout's
+   * fix: "the code the page shows" or (default) "the address of the page
+   * that failed to load".
+   */
+  pasteWhat?: string;
 }
 
 /**
  * Race listener, pasted input, timeout and abort. Resolves with the callback
- * URL. Rejects with AuthError `callback_timeout` (exit 4), `interrupted`
+ * and its source. Rejects with AuthError `callback_timeout` (exit 4), `interrupted`
  * (exit 130), `paste_input_closed` (exit 1: the paste input ended and no
  * listener runs, so nothing could ever arrive), or whatever the listener
  * rejects with. Clears its timer and stops consuming the paste iterator (calls
  * its `return()`) whatever wins.
  */
-export function waitForCallback(options: WaitOptions): Promise<URL> {
-  const { promise, resolve, reject } = Promise.withResolvers<URL>();
+export function waitForCallback(options: WaitOptions): Promise<ReceivedCallback> {
+  const { promise, resolve, reject } = Promise.withResolvers<ReceivedCallback>();
   if (options.signal?.aborted) return Promise.reject(interrupted());
   let done = false;
   let iterator: AsyncIterator<string> | undefined;
@@ -59,17 +71,17 @@ export function waitForCallback(options: WaitOptions): Promise<URL> {
   }
 
   const timer = setTimeout(
-    () => finish(() => reject(timedOut(options.timeoutMs))),
+    () => finish(() => reject(timedOut(options.timeoutMs, options.pasteWhat))),
     options.timeoutMs,
   );
   options.signal?.addEventListener("abort", onAbort, { once: true });
   options.listener?.then(
-    (url) => finish(() => resolve(url)),
+    (url) => finish(() => resolve({ url, source: "listener", stateless: false })),
     (e) => finish(() => reject(e)),
   );
   if (options.paste !== undefined) {
     iterator = options.paste[Symbol.asyncIterator]();
-    consumePaste(iterator, options, (url) => finish(() => resolve(url))).then(
+    consumePaste(iterator, options, (got) => finish(() => resolve(got))).then(
       () => {
         if (options.listener === undefined) finish(() => reject(inputClosed()));
       },
@@ -84,25 +96,30 @@ export function waitForCallback(options: WaitOptions): Promise<URL> {
   async function consumePaste(
     it: AsyncIterator<string>,
     opts: WaitOptions,
-    onUrl: (url: URL) => void,
+    onPaste: (got: ReceivedCallback) => void,
   ): Promise<void> {
     while (!done) {
       const next = await it.next();
       if (next.done || done) return;
       if (next.value.trim() === "") continue;
       const parsed = parsePastedCallback(next.value, opts);
-      if (parsed.ok) return onUrl(parsed.url);
+      if (parsed.ok) {
+        return onPaste({ url: parsed.url, source: "paste", stateless: parsed.stateless });
+      }
       opts.onInvalidPaste?.(parsed.reason);
     }
   }
 }
 
-function timedOut(ms: number): AuthError {
+function timedOut(
+  ms: number,
+  pasteWhat = "the address of the page that failed to load",
+): AuthError {
   const span = ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
   return new AuthError("callback_timeout", `no callback arrived within ${span}`, {
     exit: Exit.TIMEOUT,
     fix: "if the browser could not reach 127.0.0.1, check the SSH tunnel (ssh -N -L) or paste " +
-      "the address of the page that failed to load; allow more time with --timeout SECONDS",
+      `${pasteWhat}; allow more time with --timeout SECONDS`,
   });
 }
 

@@ -70,17 +70,40 @@ export function authorizationUrl(
   return url;
 }
 
+/** Options of {@link exchangeCode}. */
+export interface ExchangeOptions {
+  /**
+   * The callback was pasted by a person (prompt, `--manual-paste`,
+   * `--callback-url`) rather than delivered to the listener by the browser.
+   */
+  pasted?: boolean;
+}
+
 /**
  * Validate the callback (state, iss, error) and exchange its code for
- * tokens. Denied consent and state mismatch are exit 5; token endpoint
- * failures map through {@link tokenFailure}.
+ * tokens. Denied consent and state mismatch are exit 5; a code the token
+ * endpoint refuses with invalid_grant is `code_rejected` (exit 5), so a
+ * caller can ask for another code; an ID token whose nonce is not this
+ * login's is `id_token_nonce_mismatch` (exit 5). Other token endpoint failures
+ * map through {@link tokenFailure}.
  */
 export async function exchangeCode(
   server: ProviderServer,
   callback: URL,
   pending: PendingExchange,
+  options: ExchangeOptions = {},
 ): Promise<TokenSet> {
-  const { provider, as, client, http } = server;
+  const { provider, client, http } = server;
+  // RFC 9207 §2.4: a server that advertises `iss` sends it on every response, and a client
+  // must then refuse responses without it, which oauth4webapi does. That stops a mix-up: a
+  // browser-delivered response from another server. A pasted response is different: the
+  // person copied a code, or an address cut short, from the page of the one server this login
+  // was started with, and the code goes only to that server's token endpoint with a verifier
+  // that never left this machine. So for pasted input only, a missing `iss` is not an error;
+  // an `iss` that is there is still checked against the issuer.
+  const as = options.pasted
+    ? { ...server.as, authorization_response_iss_parameter_supported: false }
+    : server.as;
   let params: URLSearchParams;
   try {
     params = oauth.validateAuthResponse(as, client, callback, pending.state);
@@ -129,11 +152,78 @@ export async function exchangeCode(
       { ...(http as oauth.TokenEndpointRequestOptions), additionalParameters },
     );
     const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
-      expectedNonce: pending.nonce ?? oauth.expectNoNonce,
+      expectedNonce: await expectedNonce(response, pending),
     });
     return toTokenSet(result, provider);
   } catch (e) {
     await discardBody(response);
-    throw tokenFailure(e, provider, "exchange");
+    throw exchangeFailure(e, provider);
   }
+}
+
+/**
+ * The nonce the ID token must carry. Whether xAI echoes the nonce is unknown
+ * (Hermes stores the ID token without looking at it), and this CLI does not
+ * use the ID token to authenticate anyone: PKCE and state already tie the
+ * code to this login. So an ID token without a nonce is taken as it is
+ * (validated in every other way), while one that carries a nonce must carry
+ * this login's: another value means an ID token from someone else's login.
+ */
+async function expectedNonce(
+  response: Response,
+  pending: PendingExchange,
+): Promise<string | typeof oauth.expectNoNonce> {
+  if (pending.nonce === undefined) return oauth.expectNoNonce;
+  return await idTokenHasNonce(response) ? pending.nonce : oauth.expectNoNonce;
+}
+
+/** Peek at the ID token of a token response (unverified: oauth4webapi checks it next). */
+async function idTokenHasNonce(response: Response): Promise<boolean> {
+  try {
+    const body = await response.clone().json();
+    const payload = String(body?.id_token ?? "").split(".")[1];
+    if (!payload) return true; // no ID token (or not a JWT): let oauth4webapi say what is wrong
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const claims = JSON.parse(
+      new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))),
+    );
+    return typeof claims !== "object" || claims === null || "nonce" in claims;
+  } catch {
+    return true;
+  }
+}
+
+/** Why a token endpoint refuses a code with invalid_grant, in the words of a fix. */
+export const CODE_REJECTED_WHY =
+  "the code was used already, has expired, was cut short or belongs to another login";
+
+/** invalid_grant and a foreign nonce get their own codes; the rest maps through tokenFailure. */
+function exchangeFailure(e: unknown, provider: ProviderSpec): AuthError {
+  if (e instanceof oauth.ResponseBodyError && e.error === "invalid_grant") {
+    return new AuthError(
+      "code_rejected",
+      `${provider.displayName} refused the authorization code: ${describeFailure(e)}`,
+      {
+        exit: Exit.DENIED,
+        fix: `${CODE_REJECTED_WHY}: open the login URL again, approve, and use the new code`,
+        cause: e,
+      },
+    );
+  }
+  if (
+    e instanceof oauth.OperationProcessingError && e.code === oauth.JWT_CLAIM_COMPARISON &&
+    (e.cause as { claim?: unknown } | undefined)?.claim === "nonce"
+  ) {
+    return new AuthError(
+      "id_token_nonce_mismatch",
+      `${provider.displayName} returned an ID token made for another login (its nonce is not this login's)`,
+      {
+        exit: Exit.DENIED,
+        fix: `nothing was stored; run \`hermes-auth add ${provider.id}\` again, and if it ` +
+          "happens again check for a proxy between you and the provider",
+        cause: e,
+      },
+    );
+  }
+  return tokenFailure(e, provider, "exchange");
 }

@@ -100,12 +100,20 @@ export function tokenFailure(e: unknown, provider: ProviderSpec, phase: TokenPha
       cause: e,
     });
   }
+  // An answer that arrived but failed validation (not JSON, a bad ID token) will fail the
+  // same way next time: retrying is not the fix.
+  const invalid = e instanceof oauth.OperationProcessingError &&
+    (status === undefined || status < 400);
   return new AuthError(
     "provider_error",
-    `${provider.displayName}'s token endpoint failed: ${why}`,
+    invalid
+      ? `${provider.displayName}'s token endpoint sent an answer that failed validation: ${why}`
+      : `${provider.displayName}'s token endpoint failed: ${why}`,
     {
       exit: Exit.PROVIDER,
-      fix: "this is usually temporary: try again in a minute",
+      fix: invalid
+        ? "check that the issuer (or a proxy in between) is the real provider; if it is, report this"
+        : "this is usually temporary: try again in a minute",
       cause: e,
     },
   );

@@ -1,14 +1,18 @@
 /**
  * The SSH tunnel hint printed right after the authorize URL: on a remote
- * session the provider redirects the user's browser to 127.0.0.1:<port> on
- * *their laptop*, so the login only completes when that port is forwarded to
- * this machine, or when the user pastes the failed redirect back.
+ * session the provider sends the user's browser (by a redirect, or by a
+ * script on its page) to 127.0.0.1:<port> on *their laptop*, so the login
+ * only completes when that port is forwarded to this machine, or when the
+ * user pastes back what the browser was left with: the code the page shows,
+ * or the address of the page that failed to load.
  *
  * Pure text: functions return lines, the CLI prints and styles them.
  *
  * @module
  */
 import type { SessionVerdict } from "./session.ts";
+import type { CallbackDelivery } from "../providers/types.ts";
+import { pasteWords } from "../providers/delivery.ts";
 
 /** What the hint needs to know about the provider. */
 export interface HintProvider {
@@ -20,6 +24,8 @@ export interface HintProvider {
   localGuide?: string;
   /** The provider has the RFC 8628 device code grant (`add <id> --device-code`). */
   deviceCode: boolean;
+  /** How its page reaches the listener, which decides what there is to paste. */
+  callbackDelivery: Pick<CallbackDelivery, "kind">;
 }
 
 /** Inputs of {@link sshHint} and {@link tunnelCommand}. */
@@ -136,16 +142,15 @@ function guideLine(provider: HintProvider): string {
 /** Ways in that need no tunnel, for this provider only. */
 function alternatives(options: HintOptions, tunnelOffered: boolean): string[] {
   const lines: string[] = [];
+  const words = pasteWords(options.provider.callbackDelivery);
   if (options.pasteBack) {
     const lead = tunnelOffered ? "Or skip the tunnel: open" : "Open";
-    lines.push(
-      `${lead} the URL, and when the browser fails to load the 127.0.0.1 page, copy its address and paste it here.`,
-    );
+    lines.push(`${lead} the URL, and ${words.when}, ${words.pasteIt}.`);
   } else {
     // Nothing to paste into (a script, a bot): the two-step login does the same across two runs.
     const lead = tunnelOffered ? "Or without a tunnel" : "Without a tunnel";
     lines.push(
-      `${lead}: hermes-auth add ${options.provider.id} --no-wait, then --callback-url '<the address the browser failed to load>'`,
+      `${lead}: hermes-auth add ${options.provider.id} --no-wait, then --callback-url '${words.placeholder}'`,
     );
   }
   if (options.provider.deviceCode) {

@@ -1,6 +1,6 @@
 /**
  * Pending two-step logins: `add <provider> --no-wait` saves one, `add
- * <provider> --callback-url URL` takes it back to finish the exchange.
+ * <provider> --callback-url URL` finishes it with the code exchange.
  *
  * Layout: one file per provider, `$HERMES_HOME/pending/<provider>.json`
  * (0600, directory 0700), so logins to different providers coexist and a new
@@ -8,11 +8,17 @@
  * authorize URL can be finished, which is also what the user expects after
  * starting again. The file holds the PKCE code verifier: it is a secret.
  *
- * Every save and take runs under an exclusive flock on
- * `$HERMES_HOME/pending/pending.lock` (see lib/store/lock.ts): a take reads,
- * checks and deletes in one critical section, so when two processes race for
- * the same pending login exactly one gets it, and a take can never delete a
- * newer login saved while it was checking the older one.
+ * Every save and finish runs under an exclusive flock on
+ * `$HERMES_HOME/pending/pending.lock` (see lib/store/lock.ts): a finish reads,
+ * checks, exchanges and deletes in one critical section, so when two
+ * processes race for the same pending login exactly one finishes it, and a
+ * finish can never delete a newer login saved while it was using the older
+ * one.
+ *
+ * A pending login ends only on success, on an explicit denial, or when it
+ * expires: a mistaken `--callback-url` (another login's address, a code the
+ * provider refuses, text that is not a callback) leaves it in place, so the
+ * right one can still finish it.
  *
  * @module
  */
@@ -80,32 +86,42 @@ export async function savePending(home: string, pending: PendingLogin): Promise<
   return path;
 }
 
-/** Options of {@link takePending}. */
-export interface TakePendingOptions {
+/** Options of {@link finishPending}. */
+export interface FinishPendingOptions {
   /** Clock; default the real one. */
   now?: () => Date;
   /** A pending login older than this is expired; default 10 minutes. */
   maxAgeMs?: number;
+  /**
+   * Errors of `finish` that end the pending login all the same (an explicit
+   * denial by the person). Every other error keeps it. Default: none.
+   */
+  ends?: (error: unknown) => boolean;
 }
 
 /**
- * Take the provider's pending login if `state` (from the callback URL) is
- * its state: read and delete it under the lock, so it is used once.
+ * Finish the provider's pending login: under the lock, read it, check its
+ * age and (when the pasted callback carries one) its state, and run `finish`
+ * with it. It is removed when `finish` succeeds or throws an error that
+ * `options.ends` accepts; any other failure keeps it for another try.
  *
- * - none saved (or already taken): AuthError `no_pending_login`, exit 3 —
+ * - none saved (or already finished): AuthError `no_pending_login`, exit 3 —
  *   login required: nothing can be finished, the user must start a login;
  * - older than `maxAgeMs`: `pending_login_expired`, exit 4, and it is removed;
- * - `state` differs or is missing: `state_mismatch`, exit 5, and it is KEPT,
- *   so pasting the wrong URL does not destroy the login in progress.
+ * - `state` given and different: `state_mismatch`, exit 5, and it is KEPT,
+ *   so pasting another login's address does not destroy the login in
+ *   progress. A `state` of null (a bare code, an address cut short) matches:
+ *   PKCE still binds the code to this login's verifier.
  *
  * An unreadable file is removed and reported as `no_pending_login`.
  */
-export async function takePending(
+export async function finishPending<T>(
   home: string,
   provider: string,
   state: string | null,
-  options: TakePendingOptions = {},
-): Promise<PendingLogin> {
+  finish: (pending: PendingLogin) => Promise<T>,
+  options: FinishPendingOptions = {},
+): Promise<T> {
   const path = pendingPath(home, provider);
   const now = options.now ?? (() => new Date());
   const maxAgeMs = options.maxAgeMs ?? DEFAULT_PENDING_MAX_AGE_MS;
@@ -141,21 +157,26 @@ export async function takePending(
         },
       );
     }
-    if (state === null || state !== pending.state) {
+    if (state !== null && state !== pending.state) {
       throw new AuthError(
         "state_mismatch",
-        state === null
-          ? "the callback URL carries no state, so it cannot be matched to the pending login"
-          : `the callback URL does not belong to the pending ${provider} login (state differs)`,
+        `the callback URL does not belong to the pending ${provider} login (state differs)`,
         {
           exit: Exit.DENIED,
-          fix: "paste the address the browser was sent to after the newest --no-wait login; " +
+          fix: "paste the address or code from the newest --no-wait login; " +
             "the pending login is kept",
         },
       );
     }
-    await Deno.remove(path);
-    return pending;
+    let result: T;
+    try {
+      result = await finish(pending);
+    } catch (e) {
+      if (options.ends?.(e)) await removeIfPresent(path);
+      throw e;
+    }
+    await removeIfPresent(path);
+    return result;
   });
 }
 

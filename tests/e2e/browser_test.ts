@@ -3,17 +3,22 @@
  * Chromium (headless) through its ordinary browser opener — `$BROWSER` names
  * a small wrapper that starts Chromium with remote debugging on 127.0.0.1,
  * port 0 — on the mock accounts.x.ai. The test clicks Approve (or Deny) with
- * a real mouse event over the DevTools protocol, the browser follows the
- * redirect to the CLI's loopback listener, and the test reads what the page
- * shows and saves a screenshot of it.
+ * a real mouse event over the DevTools protocol. As on the real service, the
+ * consent page does not redirect: its script calls the CLI's loopback
+ * listener with a request Chromium preflights (CORS), and the page says done,
+ * or — when Chromium cannot reach the listener — "Could not establish
+ * connection" and the code, which the test then types into the waiting CLI on
+ * a pseudo-terminal. The test reads what the page shows and saves a
+ * screenshot of it.
  *
  * Skipped, saying why, when no Chromium is installed (`.ci/run` installs it
  * with apt-get). Set HERMES_AUTH_UPDATE_SCREENSHOTS=1 to copy the
- * screenshots over docs/img/login-success.png and docs/img/login-denied.png.
+ * screenshots over docs/img/login-done.png, login-unreachable.png and
+ * login-denied.png.
  */
 import assert from "node:assert/strict";
-import { CONSENT_TITLE, startMockXai } from "../mock/xai_mock.ts";
-import { spawnCli, tempHome } from "./harness.ts";
+import { CONSENT_TITLE, type MockXai, startMockXai, UNREACHABLE_TEXT } from "../mock/xai_mock.ts";
+import { childEnv, cliArgv, spawnCli, tempHome } from "./harness.ts";
 
 const DOCS_IMG = new URL("../../docs/img/", import.meta.url);
 
@@ -152,6 +157,7 @@ interface LaunchedBrowser extends AsyncDisposable {
  */
 async function browserWrapper(
   dir: string,
+  extraFlags: string[] = [],
 ): Promise<{ command: string; launched: () => LaunchedBrowser }> {
   const profile = `${dir}/profile`;
   const pidFile = `${dir}/chromium.pid`;
@@ -160,7 +166,8 @@ async function browserWrapper(
     script,
     `#!/bin/sh
 echo $$ > ${sh(pidFile)}
-exec ${sh(CHROMIUM!)} ${CHROMIUM_FLAGS.join(" ")} --user-data-dir=${sh(profile)} "$1" \\
+exec ${sh(CHROMIUM!)} ${[...CHROMIUM_FLAGS, ...extraFlags].map(sh).join(" ")} \\
+  --user-data-dir=${sh(profile)} "$1" \\
   > ${sh(`${dir}/chromium.log`)} 2>&1
 `,
     { mode: 0o755 },
@@ -269,6 +276,45 @@ async function keep(png: Uint8Array, name: string): Promise<void> {
   await Deno.writeFile(new URL(name, DOCS_IMG), png);
 }
 
+/** What the consent page shows once its script has called the app: "done" or "unreachable". */
+function outcomeOf(
+  page: Cdp,
+): Promise<{ state: string; text: string; code: string | null; href: string }> {
+  return until("the consent page's outcome", async () => {
+    const seen = await page.evaluate<
+      { state: string; text: string; code: string | null; href: string } | null
+    >(`(() => {
+      const outcome = document.getElementById("outcome");
+      if (!outcome || outcome.dataset.state === "connecting") return null;
+      const code = document.getElementById("code");
+      return { state: outcome.dataset.state, text: document.body.innerText, href: location.href,
+               code: code && !code.closest("[hidden]") ? code.textContent : null };
+    })()`).catch(() => null);
+    return seen ?? undefined;
+  });
+}
+
+/** A port nothing listens on: Chromium's proxy there refuses every connection. */
+function deadPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/**
+ * Chromium flags that leave only the mock reachable: every request goes to a proxy that is not
+ * there, loopback included (`<-loopback>` removes Chromium's implicit loopback bypass), except
+ * the mock's own host:port. The page can load, but its call to the listener fails, as when the
+ * browser runs on a laptop and the listener on a server.
+ */
+function unreachableListenerFlags(mock: MockXai): string[] {
+  return [
+    `--proxy-server=http://127.0.0.1:${deadPort()}`,
+    `--proxy-bypass-list=<-loopback>;${new URL(mock.issuer).host}`,
+  ];
+}
+
 /** One login in a real browser; `decision` is the consent button to click. */
 async function browserLogin(decision: "approve" | "deny") {
   await using mock = await startMockXai();
@@ -281,19 +327,20 @@ async function browserLogin(decision: "approve" | "deny") {
   });
   let exited = false;
   try {
-    const authorize = await cli.event("authorize");
+    await cli.event("authorize");
     await using page = await browser.page();
     const consent = await loadedAt(page, mock.issuer);
     assert.equal(consent.title, CONSENT_TITLE);
     await click(page, `#${decision}`);
-    const landing = await loadedAt(page, String(authorize.redirect_uri));
-    const name = decision === "approve" ? "login-success.png" : "login-denied.png";
+    await loadedAt(page, mock.issuer);
+    const outcome = await outcomeOf(page);
+    const name = decision === "approve" ? "login-done.png" : "login-denied.png";
     const png = await screenshot(page, `${dir}/${name}`);
     assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
     await keep(png, name);
     const result = await cli.done();
     exited = true;
-    return { landing, result };
+    return { outcome, result, mock };
   } finally {
     if (!exited) {
       try {
@@ -305,26 +352,189 @@ async function browserLogin(decision: "approve" | "deny") {
 }
 
 Deno.test({
-  name: "real Chromium: Approve on the consent page lands on the listener's success page",
+  name:
+    "real Chromium: Approve, the page's preflighted call reaches the listener, the page says done, the CLI exits 0",
   ignore: CHROMIUM === null,
   async fn() {
-    const { landing, result } = await browserLogin("approve");
-    assert.equal(landing.title, "Authorization received");
-    assert.match(landing.text, /xAI authorization received\. You can close this tab\./);
+    const { outcome, result, mock } = await browserLogin("approve");
+    assert.equal(outcome.state, "done", outcome.text);
+    assert.match(outcome.text, /Done\. You can close this tab/);
+    assert.ok(outcome.href.startsWith(mock.issuer), "the address bar stays on the provider");
     assert.equal(result.code, 0, result.stderr);
     assert.equal(JSON.parse(result.stdout.trim().split("\n").at(-1)!).event, "success");
+    assert.doesNotMatch(result.stderr, /refused/);
   },
 });
 
 Deno.test({
-  name: "real Chromium: Deny on the consent page lands on the failure page and the CLI exits 5",
+  name: "real Chromium: Deny reaches the listener by script too, and the CLI exits 5",
   ignore: CHROMIUM === null,
   async fn() {
-    const { landing, result } = await browserLogin("deny");
-    assert.equal(landing.title, "Authorization failed");
-    assert.match(landing.text, /xAI authorization failed\./);
-    assert.match(landing.text, /Error: access_denied/);
-    assert.match(landing.text, /Return to the terminal/);
+    const { outcome, result } = await browserLogin("deny");
+    assert.equal(outcome.state, "done", outcome.text);
+    assert.match(outcome.text, /Access denied/);
+    assert.equal(outcome.code, null);
     assert.equal(result.code, 5, result.stderr);
+    assert.equal(JSON.parse(result.stdout.trim().split("\n").at(-1)!).code, "access_denied");
+  },
+});
+
+/** Quote for sh -c. */
+function shWords(args: string[]): string {
+  return args.map(sh).join(" ");
+}
+
+const hasScript = await new Deno.Command("script", {
+  args: ["--version"],
+  stdout: "null",
+  stderr: "null",
+}).output().then((o) => o.success, () => false);
+
+Deno.test({
+  name:
+    "real Chromium cannot reach the listener: the page shows the code, and pasting it into the waiting terminal logs in",
+  ignore: CHROMIUM === null || !hasScript,
+  async fn() {
+    await using mock = await startMockXai();
+    await using home = await tempHome();
+    const dir = home.path.replace(/\/hermes$/, "");
+    const wrapper = await browserWrapper(dir, unreachableListenerFlags(mock));
+    await using browser = wrapper.launched();
+    // script(1) gives the CLI a real pseudo-terminal on stdin and stdout, as a person has.
+    const child = new Deno.Command("script", {
+      args: [
+        "-qfec",
+        shWords([...cliArgv(), "add", "xai-oauth", "--json", "--port", "0", "--timeout", "60"]),
+        "/dev/null",
+      ],
+      env: childEnv({
+        HERMES_HOME: home.path,
+        HERMES_XAI_ISSUER: mock.issuer,
+        BROWSER: wrapper.command,
+      }),
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let screen = "";
+    const readUntil = async (pattern: RegExp) => {
+      while (!pattern.test(screen)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the CLI ended early:\n${screen}`);
+        screen += value;
+      }
+    };
+    let finished = false;
+    try {
+      await readUntil(/"event":"authorize"/);
+      await using page = await browser.page();
+      assert.equal((await loadedAt(page, mock.issuer)).title, CONSENT_TITLE);
+      await click(page, "#approve");
+      await loadedAt(page, mock.issuer);
+      const outcome = await outcomeOf(page);
+      assert.equal(outcome.state, "unreachable", outcome.text);
+      assert.ok(outcome.text.includes(UNREACHABLE_TEXT), outcome.text);
+      assert.ok(outcome.code, "the page shows the code");
+      assert.ok(outcome.href.startsWith(mock.issuer), "no failed 127.0.0.1 address to copy");
+      const png = await screenshot(page, `${dir}/login-unreachable.png`);
+      await keep(png, "login-unreachable.png");
+      // Typed into the terminal, as a person would after copying it from the page.
+      await writer.write(new TextEncoder().encode(`${outcome.code}\r`));
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        screen += value;
+      }
+      const status = await child.status;
+      finished = true;
+      assert.equal(status.code, 0, screen);
+      assert.match(screen, /"event":"success"/);
+      assert.doesNotMatch(screen, /that looks like a bare code|state mismatch|iss/);
+      assert.equal(mock.stats.codeExchanges, 1);
+      const auth = JSON.parse(await Deno.readTextFile(`${home.path}/auth.json`));
+      assert.ok(auth.providers["xai-oauth"].tokens.refresh_token);
+    } finally {
+      if (!finished) {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* already exited */ }
+        await child.status;
+      }
+      await writer.close().catch(() => {});
+      await reader.cancel().catch(() => {});
+      await child.stderr.cancel().catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "real Chromium: a page on another origin cannot get an answer from the listener",
+  ignore: CHROMIUM === null,
+  async fn() {
+    await using mock = await startMockXai();
+    await using home = await tempHome();
+    const dir = home.path.replace(/\/hermes$/, "");
+    const wrapper = await browserWrapper(dir);
+    await using browser = wrapper.launched();
+    // Another origin: same host, another port. Its page tries what the provider's page does.
+    await using foreign = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      () =>
+        new Response("<!doctype html><title>elsewhere</title><p>another site</p>", {
+          headers: { "content-type": "text/html" },
+        }),
+    );
+    const cli = spawnCli(["add", "xai-oauth", "--json", "--port", "0", "--timeout", "60"], {
+      env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer, BROWSER: wrapper.command },
+    });
+    let exited = false;
+    try {
+      const authorize = await cli.event("authorize");
+      const listener = `${authorize.redirect_uri}?code=forged&state=guessed`;
+      await using page = await browser.page();
+      await loadedAt(page, mock.issuer);
+      const elsewhere = `http://127.0.0.1:${foreign.addr.port}/`;
+      await page.send("Page.navigate", { url: elsewhere });
+      await loadedAt(page, elsewhere);
+      const attempts = await page.send<{ result: { value: string[] } }>("Runtime.evaluate", {
+        expression: `Promise.all([
+          { headers: { "Content-Type": "application/json" } },   // preflighted, like the provider
+          {},                                                    // a simple request
+        ].map((init) => fetch(${JSON.stringify(listener)}, init)
+          .then((r) => "read " + r.status, (e) => "failed: " + e.message)))`,
+        awaitPromise: true,
+        returnByValue: true,
+      });
+      assert.deepEqual(attempts.result.value, [
+        "failed: Failed to fetch",
+        "failed: Failed to fetch",
+      ]);
+      // The login goes on: the provider's own page still completes it.
+      await page.send("Page.navigate", { url: authorize.url });
+      await loadedAt(page, mock.issuer);
+      await click(page, "#approve");
+      await loadedAt(page, mock.issuer);
+      assert.equal((await outcomeOf(page)).state, "done");
+      const result = await cli.done();
+      exited = true;
+      assert.equal(result.code, 0, result.stderr);
+      const warning = result.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l))
+        .find((e) => e.event === "warning");
+      assert.equal(
+        warning?.message,
+        `refused a cross-origin request from "http://127.0.0.1:${foreign.addr.port}": ` +
+          "only the provider's own pages may call the listener",
+      );
+    } finally {
+      if (!exited) {
+        try {
+          cli.child.kill("SIGTERM");
+        } catch { /* already exited */ }
+        await cli.done();
+      }
+    }
   },
 });

@@ -169,6 +169,120 @@ Deno.test("--callback-url with another login's state is refused and the pending 
   assert.equal(ok.code, 0, ok.stderr);
 });
 
+/** Start a two-step login; the authorize URL and where the pending login is kept. */
+async function startTwoStep(env: { HERMES_HOME: string; HERMES_XAI_ISSUER: string }) {
+  const first = await runCli(["add", "xai-oauth", "--no-wait", "--json"], { env });
+  assert.equal(first.code, 0, first.stderr);
+  const authorize = JSON.parse(first.stdout.split("\n")[0]);
+  return { url: String(authorize.url), pendingFile: `${env.HERMES_HOME}/pending/xai-oauth.json` };
+}
+
+Deno.test("--callback-url takes the bare code the page shows, or the query without iss", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  const env = { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer };
+  const bare = await startTwoStep(env);
+  const code = new URL(await mock.approve(bare.url)).searchParams.get("code")!;
+  const byCode = await runCli(["add", "xai-oauth", "--callback-url", code, "--json"], { env });
+  assert.equal(byCode.code, 0, byCode.stdout + byCode.stderr);
+  assert.equal(await exists(bare.pendingFile), false);
+  assert.ok(!byCode.stdout.includes(code), "the code is never printed");
+
+  const query = await startTwoStep(env);
+  const callback = new URL(await mock.approve(query.url));
+  const short = `?code=${callback.searchParams.get("code")}&state=${
+    callback.searchParams.get("state")
+  }`;
+  const byQuery = await runCli(["add", "xai-oauth", "--callback-url", short, "--json"], { env });
+  assert.equal(byQuery.code, 0, byQuery.stdout + byQuery.stderr);
+  assert.equal(mock.stats.codeExchanges, 2);
+});
+
+Deno.test("a refused --callback-url keeps the pending login: not a callback, a refused code, then the right one", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  const env = { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer };
+  const { url, pendingFile } = await startTwoStep(env);
+  const callback = new URL(await mock.approve(url));
+
+  // Truncated before the code, as a careless copy does.
+  const cut = `${callback.origin}${callback.pathname}?`;
+  const truncated = await runCli(["add", "xai-oauth", "--callback-url", cut], { env });
+  assert.equal(truncated.code, 2, truncated.stderr);
+  assert.match(truncated.stderr, /no code= or error=.*the code the page shows/);
+  assert.match(truncated.stderr, /the pending login is kept/);
+  assert.equal(await exists(pendingFile), true);
+
+  // A code the provider refuses (invalid_grant): said in one line, and the login stays.
+  const refused = await runCli(["add", "xai-oauth", "--callback-url", "not-the-code", "--json"], {
+    env,
+  });
+  assert.equal(refused.code, 5, refused.stderr);
+  const error = lastJson(refused.stdout);
+  assert.equal(error.code, "code_rejected");
+  assert.match(String(error.message), /refused the authorization code: HTTP 400 invalid_grant/);
+  assert.match(String(error.fix), /the pending login is kept/);
+  assert.equal(await exists(pendingFile), true);
+
+  const ok = await runCli(["add", "xai-oauth", "--callback-url", callback.href], { env });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(await exists(pendingFile), false);
+});
+
+Deno.test("an explicit denial passed to --callback-url ends the pending login (exit 5)", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  const env = { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer };
+  const { url, pendingFile } = await startTwoStep(env);
+  const denied = await runCli(["add", "xai-oauth", "--callback-url", await mock.deny(url)], {
+    env,
+  });
+  assert.equal(denied.code, 5, denied.stderr);
+  assert.equal(await exists(pendingFile), false);
+});
+
+Deno.test("--manual-paste: a code the provider refuses asks again, and the right code then logs in", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  const cli = spawnCli(["add", "xai-oauth", "--manual-paste", "--port", "0"], {
+    env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer },
+    stdin: true,
+  });
+  await cli.stderrIncludes("Paste the code the page shows here:");
+  assert.match(cli.stderr, /the page cannot reach this machine and shows a code instead/);
+  const url = /(http:\/\/127\.0\.0\.1:\d+\/oauth2\/authorize\?\S+)/.exec(cli.stderr)![1];
+  const code = new URL(await mock.approve(url)).searchParams.get("code")!;
+  await cli.write("wrong-code-from-another-tab\n");
+  await cli.stderrIncludes("Paste again:");
+  assert.match(cli.stderr, /refused the authorization code: HTTP 400 invalid_grant/);
+  assert.match(cli.stderr, /open the login URL again, approve, and paste the new code/);
+  await cli.write(`${code}\n`);
+  const result = await cli.done();
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(!result.stderr.includes(code), "the code is never echoed");
+  assert.equal(mock.stats.codeExchanges, 2);
+});
+
+Deno.test("an ID token without a nonce logs in; one with another login's nonce exits 5 and stores nothing", async () => {
+  for (const [nonce, exit] of [["omit", 0], ["wrong", 5]] as const) {
+    await using mock = await startMockXai({ idTokenNonce: nonce });
+    await using home = await tempHome();
+    const env = { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer };
+    const { url } = await startTwoStep(env);
+    const result = await runCli(
+      ["add", "xai-oauth", "--callback-url", await mock.approve(url), "--json"],
+      { env },
+    );
+    assert.equal(result.code, exit, result.stdout + result.stderr);
+    const stored = await exists(`${home.path}/auth.json`);
+    assert.equal(stored, exit === 0, nonce);
+    if (exit !== 0) {
+      assert.equal(lastJson(result.stdout).code, "id_token_nonce_mismatch");
+      assert.doesNotMatch(result.stdout, /temporary/);
+    }
+  }
+});
+
 async function deviceRun(
   setup: (mock: Awaited<ReturnType<typeof startMockXai>>) => void,
   act: (mock: Awaited<ReturnType<typeof startMockXai>>, userCode: string) => void,

@@ -5,11 +5,11 @@ const REDIRECT = "http://127.0.0.1:56121/callback";
 const STATE = "st_abc-123";
 const CODE = "Zm9vYmFy.CODE-xyz_42";
 
-function parse(input: string, allowBareCode = false): PasteResult {
+function parse(input: string, pasteWhat?: string): PasteResult {
   return parsePastedCallback(input, {
     redirectUri: REDIRECT,
     expectedState: STATE,
-    allowBareCode,
+    ...(pasteWhat ? { pasteWhat } : {}),
   });
 }
 
@@ -26,8 +26,9 @@ function refused(r: PasteResult): string {
 }
 
 Deno.test("full redirect URL: the redirect URI with the pasted query", () => {
-  const url = ok(parse(`${REDIRECT}?code=${CODE}&state=${STATE}`));
-  assert.equal(url.href, `${REDIRECT}?code=${CODE}&state=${STATE}`);
+  const result = parse(`${REDIRECT}?code=${CODE}&state=${STATE}`);
+  assert.equal(ok(result).href, `${REDIRECT}?code=${CODE}&state=${STATE}`);
+  assert.equal(result.ok && result.stateless, false);
 });
 
 Deno.test("query only, with or without the leading '?'", () => {
@@ -75,16 +76,26 @@ Deno.test("a different state is refused with a reason", () => {
   assert.match(reason, /another login/);
 });
 
-Deno.test("a missing state is refused", () => {
-  assert.match(refused(parse(`${REDIRECT}?code=${CODE}`)), /no state=/);
-  assert.match(refused(parse(`code=${CODE}`)), /no state=/);
+Deno.test("an address or query cut before its state is accepted with this login's state (PKCE binds the code)", () => {
+  for (const input of [`${REDIRECT}?code=${CODE}`, `code=${CODE}`, `?code=${CODE}&iss=x`]) {
+    const result = parse(input);
+    const url = ok(result);
+    assert.equal(url.searchParams.get("code"), CODE, input);
+    assert.equal(url.searchParams.get("state"), STATE, input);
+    assert.equal(result.ok && result.stateless, true, input);
+  }
 });
 
-Deno.test("no code and no error: refused, and the login link itself is recognised", () => {
+Deno.test("no code and no error: refused, and the login page's own address is recognised", () => {
   assert.match(refused(parse(`${REDIRECT}?state=${STATE}`)), /no code= or error=/);
   const authorize =
     `https://auth.x.ai/oauth2/authorize?response_type=code&client_id=c&state=${STATE}`;
-  assert.match(refused(parse(authorize)), /login link itself/);
+  assert.match(refused(parse(authorize)), /login page itself/);
+  // What a person copies from accounts.x.ai's address bar: the consent page, not an answer.
+  assert.match(
+    refused(parse("https://accounts.x.ai/oauth2/consent?client_id=c", "the code the page shows")),
+    /login page itself, not its answer; approve there, then paste the code the page shows$/,
+  );
 });
 
 Deno.test("repeated parameters are refused", () => {
@@ -95,17 +106,32 @@ Deno.test("repeated parameters are refused", () => {
   assert.match(refused(parse(`${REDIRECT}?code=${CODE}&state=${STATE}&state=x`)), /repeats/);
 });
 
-Deno.test("bare code: accepted only with allowBareCode, then state is the expected one", () => {
-  const url = ok(parse(CODE, true));
+Deno.test("the bare code a provider's page shows is accepted, with this login's state and no iss", () => {
+  const result = parse(CODE);
+  const url = ok(result);
   assert.equal(url.href, `${REDIRECT}?code=${encodeURIComponent(CODE)}&state=${STATE}`);
-  assert.match(refused(parse(CODE, false)), /bare code/);
+  assert.equal(result.ok && result.stateless, true);
+  assert.equal(url.searchParams.has("iss"), false);
   // Base64 padding is part of a code, not a query.
-  assert.equal(ok(parse("abc==", true)).searchParams.get("code"), "abc==");
+  assert.equal(ok(parse("abc==")).searchParams.get("code"), "abc==");
+  assert.equal(ok(parse(` "${CODE}" `)).searchParams.get("code"), CODE);
 });
 
 Deno.test("empty input, text with spaces and garbage are refused with one-line reasons", () => {
   assert.match(refused(parse("   ")), /nothing was pasted/);
   assert.match(refused(parse('""')), /nothing was pasted/);
-  assert.match(refused(parse(`here it is ${CODE}`, true)), /spaces/);
-  assert.match(refused(parse("ftp://x/y?code=1", true)), /not a callback address/);
+  assert.match(refused(parse(`here it is ${CODE}`)), /spaces/);
+  assert.match(refused(parse("ftp://x/y?code=1")), /neither a callback address nor a code/);
+});
+
+Deno.test("reasons name what to paste: the code the page shows, or the failed page's address", () => {
+  assert.match(
+    refused(parse("ftp://x", "the code the page shows")),
+    /paste the code the page shows$/,
+  );
+  assert.match(refused(parse("ftp://x")), /paste the address of the page that failed to load$/);
+  assert.match(
+    refused(parse("a b", "the code the page shows")),
+    /paste only the code the page shows/,
+  );
 });

@@ -11,7 +11,6 @@ function base(overrides: Partial<WaitOptions> = {}): WaitOptions {
     timeoutMs: 5_000,
     redirectUri: REDIRECT,
     expectedState: STATE,
-    allowBareCode: false,
     ...overrides,
   };
 }
@@ -59,10 +58,11 @@ class FakeTerminal implements AsyncIterable<string> {
 
 Deno.test("listener wins: resolves with its URL and stops reading the paste input", async () => {
   const terminal = new FakeTerminal();
-  const url = await waitForCallback(
+  const got = await waitForCallback(
     base({ listener: Promise.resolve(new URL(GOOD)), paste: terminal }),
   );
-  assert.equal(url.href, GOOD);
+  assert.equal(got.url.href, GOOD);
+  assert.equal(got.source, "listener");
   assert.equal(terminal.returned, true);
 });
 
@@ -71,7 +71,8 @@ Deno.test("paste wins: a valid pasted address resolves while the listener still 
   const listener = Promise.withResolvers<URL>();
   const waiting = waitForCallback(base({ listener: listener.promise, paste: terminal }));
   terminal.type(`  "http://127.0.0.1:9999/callback?code=pasted&state=${STATE}"  `);
-  const url = await waiting;
+  const { url, source } = await waiting;
+  assert.equal(source, "paste");
   assert.equal(url.origin + url.pathname, REDIRECT);
   assert.equal(url.searchParams.get("code"), "pasted");
   assert.equal(terminal.returned, true);
@@ -87,21 +88,30 @@ Deno.test("invalid paste reports a reason and the wait goes on; a blank line is 
   );
   terminal.type(`${REDIRECT}?code=stale-code&state=old`);
   terminal.type("");
-  terminal.type("hello");
+  terminal.type("see https://example.com/not-it");
   terminal.type(GOOD);
-  const url = await waiting;
+  const { url } = await waiting;
   assert.equal(url.searchParams.get("code"), "the-code");
   assert.equal(reasons.length, 2);
   assert.match(reasons[0], /state mismatch/);
   assert.ok(reasons.every((r) => !r.includes("stale-code")));
 });
 
-Deno.test("bare code pasted with allowBareCode takes the expected state", async () => {
+Deno.test("the bare code a page shows, pasted, takes the expected state and says it was stateless", async () => {
   const terminal = new FakeTerminal();
   terminal.type("bare-code-123");
-  const url = await waitForCallback(base({ paste: terminal, allowBareCode: true }));
-  assert.equal(url.searchParams.get("code"), "bare-code-123");
-  assert.equal(url.searchParams.get("state"), STATE);
+  const got = await waitForCallback(base({ paste: terminal }));
+  assert.equal(got.source, "paste");
+  assert.equal(got.stateless, true);
+  assert.equal(got.url.searchParams.get("code"), "bare-code-123");
+  assert.equal(got.url.searchParams.get("state"), STATE);
+});
+
+Deno.test("the timeout's fix names what this provider's page gives to paste", async () => {
+  const e = await waitForCallback(
+    base({ timeoutMs: 10, listener: new Promise(() => {}), pasteWhat: "the code the page shows" }),
+  ).then(() => assert.fail("expected a timeout"), (e) => e);
+  assert.match(e.fix ?? "", /paste the code the page shows;/);
 });
 
 Deno.test("timeout: AuthError callback_timeout, exit 4, fix names tunnel, paste and --timeout", async () => {
@@ -157,7 +167,7 @@ Deno.test("paste input ends while a listener runs: the wait goes on", async () =
   terminal.end();
   await new Promise((r) => setTimeout(r, 10));
   listener.resolve(new URL(GOOD));
-  assert.equal((await waiting).href, GOOD);
+  assert.equal((await waiting).url.href, GOOD);
 });
 
 function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
@@ -204,7 +214,7 @@ Deno.test("lines is cancellable while a read is pending: the stream is cancelled
   const waiting = waitForCallback(base({ listener: listener.promise, paste: lines(stream) }));
   await new Promise((r) => setTimeout(r, 10));
   listener.resolve(new URL(GOOD));
-  assert.equal((await waiting).href, GOOD);
+  assert.equal((await waiting).url.href, GOOD);
   await new Promise((r) => setTimeout(r, 0));
   assert.equal(cancelled, true);
 });

@@ -8,6 +8,22 @@
  * xAI quirks reproduced: `plan=generic` is required on the authorize request, and the token
  * endpoint wants `code_challenge` + `code_challenge_method` again next to `code_verifier`.
  *
+ * How the consent page reaches the app (`approval`, default "script"), as accounts.x.ai does:
+ * after Approve the page does not redirect. Its script calls the redirect URI
+ * (`?code=…&state=…&iss=…`) cross-origin with `Content-Type: application/json`, a header that is
+ * not CORS-safelisted, so the browser sends a preflight first. Hermes's listener answers that
+ * preflight with 204 and allows `Content-Type` (`do_OPTIONS`, `_maybe_write_cors_headers` in
+ * hermes_cli/auth.py; openclaw PR #83322 saw the same OPTIONS from auth.x.ai / accounts.x.ai).
+ * The page says it is done only when the answer passed the CORS check; otherwise it says
+ * "Could not establish connection. We couldn't reach your app." and shows the code, and the
+ * address bar stays on the provider's page (Hermes #27385, #32984, #26923, PR #33880, #34459).
+ * `approval: "redirect"` is the plain 302 of RFC 6749 §4.1.2, as Spotify and most OpenID
+ * Connect servers do.
+ *
+ * The ID token echoes the authorize request's nonce (OpenID Connect Core §3.1.3.6) unless
+ * `idTokenNonce` says otherwise: whether xAI does is unknown (Hermes stores the ID token without
+ * checking it), so tests try "omit" too, and "wrong" plays an injected token.
+ *
  * Behaviours a test may trip over:
  * - a refresh token is issued only when the granted scope includes `offline_access` (OIDC
  *   Core §11); an ID token only when it includes `openid`, an `email` claim only with `email`;
@@ -17,13 +33,15 @@
  *   the tokens issued from it (RFC 6749 §4.1.2);
  * - `faults.tokenStatus` applies to both initial grants (authorization code and device code).
  *
- * Run it on its own with `deno run -A tests/mock/xai_mock.ts [--port N] [--auto-approve]`.
+ * Run it on its own with `deno run -A tests/mock/xai_mock.ts [--port N] [--auto-approve]
+ * [--approval script|redirect] [--id-token-nonce echo|omit|wrong]`.
  * @module
  */
 import { parseArgs } from "node:util";
 import { base64UrlEncode, generateSigningKey, type SigningKey, signJwt } from "./jwt.ts";
 import { sleep } from "../../lib/oauth/sleep.ts";
 import { escapeHtml, html, locationOf, redirect, textOfPage } from "./pages.ts";
+import { fetchFromPage } from "./cors_client.ts";
 
 /** The public client id of Hermes Agent at xAI. */
 export const XAI_CLIENT_ID = "b1a00492-073a-47ea-816f-4c329264a828";
@@ -53,9 +71,20 @@ const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 const TRANSACTION_TTL_MS = 10 * 60 * 1000;
 const USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"; // RFC 8628 §6.1: no vowels, no look-alikes
 
+/** Text of the consent page when its script could not reach the app (accounts.x.ai's words). */
+export const UNREACHABLE_TEXT = "Could not establish connection. We couldn't reach your app.";
+
 /** How the mock behaves; fixed for the server's lifetime. */
 export interface MockXaiOptions {
-  /** Authorize redirects straight back with a code (no consent page). Default false. */
+  /**
+   * How the browser gets back to the app after a decision: "script" (default; the page calls
+   * the redirect URI with a preflighted fetch and shows the code when it cannot) or "redirect"
+   * (a plain 302 to the redirect URI).
+   */
+  approval?: "script" | "redirect";
+  /** The ID token's nonce: "echo" the authorize request's (default), "omit" it, or a "wrong" one. */
+  idTokenNonce?: "echo" | "omit" | "wrong";
+  /** Skip the consent page: authorize answers as if Approve had been pressed. Default false. */
   autoApprove?: boolean;
   /** Access token lifetime in seconds (expires_in and JWT exp). Default 3600. */
   accessTokenTtl?: number;
@@ -125,12 +154,20 @@ export interface MockXai extends AsyncDisposable {
   stats: MockStats;
   /**
    * Play the browser: GET the authorize URL, then (unless autoApprove) submit the consent
-   * form's Approve button; returns the redirect Location (the callback URL with code, state and
-   * iss) WITHOUT fetching it. Throws when the mock answers with an error page instead.
+   * form's Approve button; returns the callback URL (code, state and iss) WITHOUT calling it:
+   * the Location of the 302 in "redirect" mode, the URL the page's script would call in
+   * "script" mode. Throws when the mock answers with an error page instead.
    */
   approve(authorizeUrl: string): Promise<string>;
   /** Same, pressing Deny: the returned callback URL carries error=access_denied. */
   deny(authorizeUrl: string): Promise<string>;
+  /**
+   * Play the consent page's script in "script" mode: call `callbackUrl` as the page on this
+   * mock's origin would (CORS preflight, then the GET, each answer CORS-checked) and return
+   * what the page then shows: "done", or "unreachable" with the code. `origin` pretends the
+   * page is elsewhere (e.g. https://accounts.x.ai).
+   */
+  callFromPage(callbackUrl: string, options?: { origin?: string }): Promise<PageOutcome>;
   /** Approve a pending device authorization by its user code (dash and case optional). */
   approveDevice(userCode: string): void;
   /** Deny a pending device authorization by its user code. */
@@ -139,6 +176,11 @@ export interface MockXai extends AsyncDisposable {
   revokeAll(): void;
   close(): Promise<void>;
 }
+
+/** What the consent page shows after its script called the app. */
+export type PageOutcome =
+  | { shown: "done" }
+  | { shown: "unreachable"; code: string | null; why: string };
 
 interface AuthorizeRequest {
   clientId: string;
@@ -192,6 +234,8 @@ let processKey: Promise<SigningKey> | undefined;
 /** Starts the mock on 127.0.0.1 (port 0 unless told otherwise). */
 export async function startMockXai(options: MockXaiOptions = {}): Promise<MockXai> {
   const config = {
+    approval: options.approval ?? "script",
+    idTokenNonce: options.idTokenNonce ?? "echo",
     autoApprove: options.autoApprove ?? false,
     accessTokenTtl: options.accessTokenTtl ?? 3600,
     codeTtl: options.codeTtl ?? 60,
@@ -368,16 +412,24 @@ export async function startMockXai(options: MockXaiOptions = {}): Promise<MockXa
   function approveRequest(request: AuthorizeRequest): Response {
     const code = randomToken(32);
     codes.set(code, { ...request, expiresAt: now() + config.codeTtl * 1000, used: false });
-    return redirect(request.redirectUri, { code, state: request.state, iss: issuer });
+    return backToApp(request.redirectUri, { code, state: request.state, iss: issuer });
   }
 
   function denyRequest(request: AuthorizeRequest): Response {
-    return redirect(request.redirectUri, {
+    return backToApp(request.redirectUri, {
       error: "access_denied",
       error_description: "The user denied the authorization request.",
       state: request.state,
       iss: issuer,
     });
+  }
+
+  /** After a decision: a 302 ("redirect"), or the page whose script calls the app ("script"). */
+  function backToApp(redirectUri: string, params: Record<string, string>): Response {
+    if (config.approval === "redirect") return redirect(redirectUri, params);
+    const callback = new URL(redirectUri);
+    for (const [name, value] of Object.entries(params)) callback.searchParams.append(name, value);
+    return callingPage(callback, params.code ?? null);
   }
 
   async function authorizeDecision(request: Request): Promise<Response> {
@@ -681,7 +733,8 @@ export async function startMockXai(options: MockXaiOptions = {}): Promise<MockXa
         iat,
         auth_time: family.authTime,
       };
-      if (nonce !== undefined) claims.nonce = nonce;
+      if (nonce !== undefined && config.idTokenNonce === "echo") claims.nonce = nonce;
+      if (nonce !== undefined && config.idTokenNonce === "wrong") claims.nonce = randomToken(16);
       if (scope.includes("email")) {
         Object.assign(claims, { email: MOCK_USER.email, email_verified: true });
       }
@@ -721,6 +774,8 @@ export async function startMockXai(options: MockXaiOptions = {}): Promise<MockXa
     if (first.status !== 200) {
       throw new Error(`authorize answered ${first.status}: ${textOfPage(page)}`);
     }
+    const callback = callbackOfPage(page);
+    if (callback) return callback; // autoApprove in "script" mode: the calling page at once
     const transactionId = /name="transaction_id" value="([^"]+)"/.exec(page)?.[1];
     if (!transactionId) throw new Error("the consent page has no transaction_id");
     const answer = await fetch(`${issuer}/oauth2/authorize/decision`, {
@@ -728,10 +783,24 @@ export async function startMockXai(options: MockXaiOptions = {}): Promise<MockXa
       body: new URLSearchParams({ transaction_id: transactionId, decision }),
       redirect: "manual",
     });
-    if (answer.status !== 302) {
-      throw new Error(`decision answered ${answer.status}: ${textOfPage(await answer.text())}`);
-    }
-    return await locationOf(answer);
+    if (answer.status === 302) return await locationOf(answer);
+    const text = await answer.text();
+    const called = answer.status === 200 ? callbackOfPage(text) : undefined;
+    if (!called) throw new Error(`decision answered ${answer.status}: ${textOfPage(text)}`);
+    return called;
+  }
+
+  async function callFromPage(
+    callbackUrl: string,
+    opts: { origin?: string } = {},
+  ): Promise<PageOutcome> {
+    const result = await fetchFromPage(callbackUrl, {
+      origin: opts.origin ?? issuer,
+      headers: PAGE_REQUEST_HEADERS,
+    });
+    if (result.ok && result.status >= 200 && result.status <= 299) return { shown: "done" };
+    const why = result.ok ? `the app answered ${result.status}` : result.reason;
+    return { shown: "unreachable", code: new URL(callbackUrl).searchParams.get("code"), why };
   }
 
   function close(): Promise<void> {
@@ -748,6 +817,7 @@ export async function startMockXai(options: MockXaiOptions = {}): Promise<MockXa
     stats,
     approve: (url) => browse(url, "approve"),
     deny: (url) => browse(url, "deny"),
+    callFromPage,
     approveDevice: (userCode) => answerDevice(userCode, "approved"),
     denyDevice: (userCode) => answerDevice(userCode, "denied"),
     revokeAll() {
@@ -856,13 +926,79 @@ account <strong>${escapeHtml(MOCK_USER.email)}</strong> with these scopes:</p>
 <ul id="scopes">
 ${scopes}
 </ul>
-<p>Either way you will be sent back to <code>${escapeHtml(request.redirectUri)}</code>.</p>
+<p>Either way your answer goes back to <code>${escapeHtml(request.redirectUri)}</code>.</p>
 <form method="post" action="/oauth2/authorize/decision">
 <input type="hidden" name="transaction_id" value="${escapeHtml(transactionId)}">
 <button type="submit" id="approve" name="decision" value="approve">Approve</button>
 <button type="submit" id="deny" name="decision" value="deny">Deny</button>
 </form>`,
   );
+}
+
+/**
+ * The header the page's fetch sends. It is not CORS-safelisted with this value, so the browser
+ * preflights; Hermes's listener lists exactly `Content-Type` in Access-Control-Allow-Headers.
+ */
+const PAGE_REQUEST_HEADERS = { "Content-Type": "application/json" };
+
+/**
+ * The page shown after a decision in "script" mode. Its script calls the app at
+ * `data-callback` and then shows the outcome in `#outcome` (`data-state` "done" or
+ * "unreachable"); when the app cannot be reached the code is shown in `#code` for the person
+ * to paste. The address bar stays on this page.
+ */
+function callingPage(callback: URL, code: string | null): Response {
+  const denied = callback.searchParams.has("error");
+  const done = denied
+    ? "Access denied. You can close this tab."
+    : "Done. You can close this tab and return to Hermes Agent.";
+  const shown = code === null ? "" : `<p>Paste this code into the app to finish signing in:</p>
+<p><code id="code">${escapeHtml(code)}</code></p>`;
+  return html(
+    denied ? "Access denied — xAI (mock)" : "Signing in — xAI (mock)",
+    `<style>
+main{font:16px/1.5 system-ui,sans-serif;max-width:34em;margin:3em auto;padding:0 1em;color:#222}
+h1{font-size:1.5em}#unreachable strong{color:#b00020}
+#code{display:block;padding:.6em .8em;background:#f3f3f3;border:1px solid #ccc;border-radius:6px;
+font:15px ui-monospace,monospace;word-break:break-all;user-select:all}
+</style>
+<h1>${denied ? "Access denied" : "Signing you in to Hermes Agent"}</h1>
+<p class="mock">accounts.x.ai (mock)</p>
+<section id="outcome" data-state="connecting" data-callback="${escapeHtml(callback.href)}">
+<p id="connecting">Connecting to your app…</p>
+<p id="done" hidden>${escapeHtml(done)}</p>
+<div id="unreachable" hidden>
+<p><strong>${escapeHtml(UNREACHABLE_TEXT)}</strong></p>
+${shown}
+</div>
+</section>
+<script>
+(async () => {
+  const outcome = document.getElementById("outcome");
+  const show = (state) => {
+    outcome.dataset.state = state;
+    document.getElementById("connecting").hidden = true;
+    document.getElementById(state).hidden = false;
+  };
+  try {
+    const answer = await fetch(outcome.dataset.callback, {
+      headers: ${JSON.stringify(PAGE_REQUEST_HEADERS)},
+      credentials: "omit",
+      cache: "no-store",
+    });
+    show(answer.ok ? "done" : "unreachable");
+  } catch {
+    show("unreachable");
+  }
+})();
+</script>`,
+  );
+}
+
+/** The callback URL a calling page will call, if `page` is one. */
+function callbackOfPage(page: string): string | undefined {
+  const found = /data-callback="([^"]+)"/.exec(page)?.[1];
+  return found === undefined ? undefined : textOfPage(found);
 }
 
 async function s256(verifier: string): Promise<string> {
@@ -888,6 +1024,9 @@ function seconds(ms: number): number {
   return Math.floor(ms / 1000);
 }
 
+const USAGE = "usage: xai_mock.ts [--port N] [--auto-approve] [--approval script|redirect] " +
+  "[--id-token-nonce echo|omit|wrong]";
+
 async function serveStandalone(args: string[]): Promise<void> {
   let values;
   try {
@@ -896,11 +1035,22 @@ async function serveStandalone(args: string[]): Promise<void> {
       options: {
         port: { type: "string", default: "0" },
         "auto-approve": { type: "boolean", default: false },
+        approval: { type: "string", default: "script" },
+        "id-token-nonce": { type: "string", default: "echo" },
       },
     }));
   } catch (error) {
     // deno-lint-ignore no-console
-    console.error(`${(error as Error).message}\nusage: xai_mock.ts [--port N] [--auto-approve]`);
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  const approval = values.approval;
+  const nonce = values["id-token-nonce"];
+  if (
+    (approval !== "script" && approval !== "redirect") || !["echo", "omit", "wrong"].includes(nonce)
+  ) {
+    // deno-lint-ignore no-console
+    console.error(USAGE);
     Deno.exit(2);
   }
   const port = Number(values.port);
@@ -909,7 +1059,12 @@ async function serveStandalone(args: string[]): Promise<void> {
     console.error(`--port must be a port number, not ${values.port}`);
     Deno.exit(2);
   }
-  const mock = await startMockXai({ port, autoApprove: values["auto-approve"] });
+  const mock = await startMockXai({
+    port,
+    autoApprove: values["auto-approve"],
+    approval,
+    idTokenNonce: nonce as "echo" | "omit" | "wrong",
+  });
   // deno-lint-ignore no-console
   console.log(mock.issuer);
   await new Promise<void>((resolve) => {

@@ -7,6 +7,7 @@ import {
   MOCK_USER,
   type MockXai,
   startMockXai,
+  UNREACHABLE_TEXT,
   XAI_CLIENT_ID,
   XAI_SCOPES,
 } from "./xai_mock.ts";
@@ -251,8 +252,8 @@ Deno.test("consent page shows the title, the scopes and approve/deny buttons", a
   assert.match(page, /id="deny"/);
 });
 
-Deno.test("autoApprove redirects straight back with a code", async () => {
-  await using mock = await startMockXai({ autoApprove: true });
+Deno.test("autoApprove with approval redirect sends the browser straight back with a code", async () => {
+  await using mock = await startMockXai({ autoApprove: true, approval: "redirect" });
   const login = await startLogin(mock);
   const response = await getManual(login.url.href);
   await response.body?.cancel();
@@ -264,7 +265,7 @@ Deno.test("autoApprove redirects straight back with a code", async () => {
 });
 
 Deno.test("a consent transaction answers once", async () => {
-  await using mock = await startMockXai();
+  await using mock = await startMockXai({ approval: "redirect" });
   const login = await startLogin(mock);
   const page = await (await getManual(login.url.href)).text();
   const id = /name="transaction_id" value="([^"]+)"/.exec(page)![1];
@@ -280,6 +281,152 @@ Deno.test("a consent transaction answers once", async () => {
   const second = await decide();
   assert.equal(second.status, 400);
   assert.match(await second.text(), /expired or was already answered/);
+});
+
+/** Press a decision on the consent page of `login`; the raw answer, redirects not followed. */
+async function decide(
+  mock: MockXai,
+  login: Login,
+  decision: "approve" | "deny",
+): Promise<Response> {
+  const page = await (await getManual(login.url.href)).text();
+  const id = /name="transaction_id" value="([^"]+)"/.exec(page)![1];
+  return await fetch(`${mock.issuer}/oauth2/authorize/decision`, {
+    method: "POST",
+    body: new URLSearchParams({ transaction_id: id, decision }),
+    redirect: "manual",
+  });
+}
+
+Deno.test("by default Approve does not redirect: the page's script calls the callback with a preflighted fetch", async () => {
+  await using mock = await startMockXai();
+  const login = await startLogin(mock);
+  const answer = await decide(mock, login, "approve");
+  assert.equal(answer.status, 200, "the address bar stays on the provider's page");
+  assert.equal(answer.headers.get("location"), null);
+  const page = await answer.text();
+  const callback = new URL(
+    /data-callback="([^"]+)"/.exec(page)![1].replaceAll("&amp;", "&"),
+  );
+  assert.equal(callback.origin + callback.pathname, REDIRECT_URI);
+  assert.equal(callback.searchParams.get("state"), login.state);
+  assert.equal(callback.searchParams.get("iss"), mock.issuer);
+  const code = callback.searchParams.get("code")!;
+  // The call: fetch with a header that is not CORS-safelisted, so browsers preflight it.
+  assert.match(
+    page,
+    /await fetch\(outcome\.dataset\.callback, \{\s*headers: \{"Content-Type":"application\/json"\}/,
+  );
+  assert.match(page, /credentials: "omit"/);
+  // Done only when the answer passed (a failed CORS check rejects the fetch), else the code.
+  assert.match(page, /show\(answer\.ok \? "done" : "unreachable"\)/);
+  assert.match(page, /catch \{\s*show\("unreachable"\)/);
+  assert.ok(page.includes(UNREACHABLE_TEXT.replace("'", "&#39;")));
+  assert.ok(page.includes(`<code id="code">${code}</code>`));
+  assert.match(page, /<div id="unreachable" hidden>/);
+  // approve() returns that same URL, not called.
+  const next = await startLogin(mock);
+  const played = new URL(await mock.approve(next.url.href));
+  assert.equal(played.searchParams.get("state"), next.state);
+  assert.ok(played.searchParams.get("code"));
+  assert.equal(mock.stats.codeExchanges, 0);
+});
+
+Deno.test("approval redirect: Approve is a plain 302 to the callback, as Spotify and most servers do", async () => {
+  await using mock = await startMockXai({ approval: "redirect" });
+  const login = await startLogin(mock);
+  const answer = await decide(mock, login, "approve");
+  await answer.body?.cancel();
+  assert.equal(answer.status, 302);
+  const callback = new URL(answer.headers.get("location")!);
+  assert.equal(callback.searchParams.get("state"), login.state);
+  assert.equal(
+    new URL(await mock.approve((await startLogin(mock)).url.href)).pathname,
+    "/callback",
+  );
+});
+
+Deno.test("by default Deny also goes back by script, with error=access_denied and no code shown", async () => {
+  await using mock = await startMockXai();
+  const login = await startLogin(mock);
+  const page = await (await decide(mock, login, "deny")).text();
+  const callback = /data-callback="([^"]+)"/.exec(page)![1].replaceAll("&amp;", "&");
+  assert.equal(new URL(callback).searchParams.get("error"), "access_denied");
+  assert.doesNotMatch(page, /id="code"/);
+});
+
+/** A stand-in for the app's listener: how it answers CORS decides what the page shows. */
+function app(cors: { preflight: boolean; get: boolean }) {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const origin = request.headers.get("origin") ?? "";
+    const grant = {
+      "access-control-allow-origin": origin,
+      "access-control-allow-methods": "GET, OPTIONS",
+      "access-control-allow-headers": "Content-Type",
+      vary: "Origin",
+    };
+    if (request.method === "OPTIONS") {
+      return cors.preflight
+        ? new Response(null, { status: 204, headers: grant })
+        : new Response("Method not allowed.", { status: 405 });
+    }
+    return new Response("received", { headers: cors.get ? grant : {} });
+  });
+}
+
+Deno.test("the page says done only when the app answered the preflight and the GET with CORS headers", async () => {
+  await using mock = await startMockXai();
+  const cases = [
+    { cors: { preflight: true, get: true }, shown: "done" },
+    { cors: { preflight: false, get: true }, shown: "unreachable" }, // hermes-auth before CORS
+    { cors: { preflight: true, get: false }, shown: "unreachable" },
+  ];
+  for (const { cors, shown } of cases) {
+    await using server = app(cors);
+    const login = await startLogin(mock, {
+      redirect_uri: `http://127.0.0.1:${server.addr.port}/callback`,
+    });
+    const callback = await mock.approve(login.url.href);
+    const outcome = await mock.callFromPage(callback);
+    assert.equal(outcome.shown, shown, JSON.stringify(cors));
+    if (outcome.shown === "unreachable") {
+      assert.equal(outcome.code, new URL(callback).searchParams.get("code"));
+    }
+  }
+  // Nothing listening at all: unreachable, and the code is what the person can paste.
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  const login = await startLogin(mock, { redirect_uri: `http://127.0.0.1:${port}/callback` });
+  const outcome = await mock.callFromPage(await mock.approve(login.url.href));
+  assert.equal(outcome.shown, "unreachable");
+  assert.ok(outcome.shown === "unreachable" && outcome.code);
+});
+
+/** The nonce claim of the ID token a login gets from `mock`. */
+async function idTokenNonce(mock: MockXai): Promise<{ sent: string; got: unknown }> {
+  const login = await startLogin(mock);
+  const answer = await token(mock, codeExchangeBody(login, await codeFor(mock, login)));
+  assert.equal(answer.status, 200);
+  return { sent: login.nonce, got: decodeJwt(String(answer.body.id_token)).payload.nonce };
+}
+
+Deno.test("the ID token echoes the nonce by default, and idTokenNonce omits it or sends a wrong one", async () => {
+  {
+    await using mock = await startMockXai();
+    const { sent, got } = await idTokenNonce(mock);
+    assert.equal(got, sent);
+  }
+  {
+    await using mock = await startMockXai({ idTokenNonce: "omit" });
+    assert.equal((await idTokenNonce(mock)).got, undefined);
+  }
+  {
+    await using mock = await startMockXai({ idTokenNonce: "wrong" });
+    const { sent, got } = await idTokenNonce(mock);
+    assert.equal(typeof got, "string");
+    assert.notEqual(got, sent);
+  }
 });
 
 Deno.test("authorize without plan=generic is an HTML error page, not a redirect", async () => {
@@ -755,9 +902,28 @@ Deno.test("unknown paths get 404 and wrong methods 405", async () => {
   assert.equal(wrong.headers.get("allow"), "POST");
 });
 
+Deno.test("standalone mock refuses an unknown --approval or --id-token-nonce with its usage", async () => {
+  for (const flag of ["--approval=popup", "--id-token-nonce=maybe"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./xai_mock.ts", import.meta.url).pathname, flag],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 2, flag);
+    assert.match(new TextDecoder().decode(out.stderr), /--approval script\|redirect/);
+  }
+});
+
 Deno.test("standalone mock prints its issuer and stops on SIGINT", async () => {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./xai_mock.ts", import.meta.url).pathname, "--auto-approve"],
+    args: [
+      "run",
+      "-A",
+      new URL("./xai_mock.ts", import.meta.url).pathname,
+      "--auto-approve",
+      "--approval",
+      "redirect",
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

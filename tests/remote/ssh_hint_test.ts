@@ -14,6 +14,7 @@ const SPOTIFY: HintProvider = {
   displayName: "Spotify",
   docsUrl: "https://hermes-agent.nousresearch.com/docs/user-guide/features/spotify",
   deviceCode: false,
+  callbackDelivery: { kind: "redirect" },
 };
 
 const REDIRECT = "http://127.0.0.1:56121/callback";
@@ -86,7 +87,12 @@ Deno.test("hint is silent for a malformed redirect URI", () => {
 });
 
 Deno.test("hint without a provider docs URL still points at the SSH guide", () => {
-  const provider: HintProvider = { id: "custom", displayName: "Custom", deviceCode: false };
+  const provider: HintProvider = {
+    id: "custom",
+    displayName: "Custom",
+    deviceCode: false,
+    callbackDelivery: { kind: "redirect" },
+  };
   const lines = sshHint(REDIRECT, options(SSH_ENV, { provider }));
   assert.ok(lines.some((l) => l.includes(SSH_GUIDE)));
   assert.ok(lines.every((l) => !l.includes("http")), lines.join("\n"));
@@ -168,9 +174,42 @@ Deno.test("device-code advice only for providers that have the device code grant
   assert.ok(without.some((l) => l.includes(SPOTIFY.docsUrl!)));
 });
 
+Deno.test("paste-back names what the page leaves: xAI's code, a redirect provider's failed address", () => {
+  const xaiLines = sshHint(REDIRECT, options(SSH_ENV));
+  assert.ok(
+    xaiLines.includes(
+      "Or skip the tunnel: open the URL, and when the page says it couldn't reach your app, paste the code it shows here.",
+    ),
+    xaiLines.join("\n"),
+  );
+  assert.ok(xaiLines.every((l) => !l.includes("fails to load")), xaiLines.join("\n"));
+  const spotifyLines = sshHint(REDIRECT, options(SSH_ENV, { provider: SPOTIFY }));
+  assert.ok(
+    spotifyLines.includes(
+      "Or skip the tunnel: open the URL, and when the browser fails to load the 127.0.0.1 page, copy its address and paste it here.",
+    ),
+    spotifyLines.join("\n"),
+  );
+  const twoStep = sshHint(REDIRECT, options(SSH_ENV, { pasteBack: false }));
+  assert.ok(
+    twoStep.some((l) => l.endsWith("--callback-url '<the code the page shows>'")),
+    twoStep.join("\n"),
+  );
+  const twoStepSpotify = sshHint(
+    REDIRECT,
+    options(SSH_ENV, { pasteBack: false, provider: SPOTIFY }),
+  );
+  assert.ok(
+    twoStepSpotify.some((l) =>
+      l.endsWith("--callback-url '<the address of the page that failed to load>'")
+    ),
+    twoStepSpotify.join("\n"),
+  );
+});
+
 Deno.test("paste-back advice only when paste-back is offered", () => {
   const paste = sshHint(REDIRECT, options(SSH_ENV));
-  assert.ok(paste.some((l) => l.includes("copy its address and paste it here")));
+  assert.ok(paste.some((l) => l.includes("paste the code it shows here")));
   const noPaste = sshHint(REDIRECT, options(SSH_ENV, { pasteBack: false }));
   assert.ok(noPaste.every((l) => !l.includes("paste")));
   assert.ok(noPaste.length > 0 && noPaste.length <= 7);
@@ -188,7 +227,7 @@ Deno.test("cloud console: no tunnel command but paste advice", () => {
   const lines = sshHint(REDIRECT, cloud);
   assert.ok(lines.length > 0 && lines.length <= 7);
   assert.ok(lines.every((l) => !l.trim().startsWith("ssh ")), lines.join("\n"));
-  assert.ok(lines.some((l) => l.includes("paste it here")));
+  assert.ok(lines.some((l) => l.includes("paste the code it shows here")));
   assert.ok(lines.some((l) => l.includes("--device-code")));
   const spotify = sshHint(REDIRECT, { ...cloud, provider: SPOTIFY });
   assert.ok(spotify.every((l) => !l.includes("--device-code")));
@@ -202,7 +241,7 @@ Deno.test("cloud console is silent for a non-loopback redirect", () => {
 Deno.test("container: no tunnel command, paste advice", () => {
   const container = options({ USER: "root" }, { files: ["/.dockerenv"] });
   assert.equal(tunnelCommand(REDIRECT, container), null);
-  assert.ok(sshHint(REDIRECT, container).some((l) => l.includes("paste it here")));
+  assert.ok(sshHint(REDIRECT, container).some((l) => l.includes("paste the code it shows here")));
 });
 
 Deno.test("hint is silent for port 0 or no port", () => {

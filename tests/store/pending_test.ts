@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type AuthError, Exit, isAuthError } from "../../lib/errors.ts";
 import {
+  finishPending,
+  type FinishPendingOptions,
   type PendingLogin,
   pendingPath,
   savePending,
-  takePending,
 } from "../../lib/store/pending.ts";
 
 const posix = Deno.build.os !== "windows";
@@ -36,6 +37,16 @@ function pendingLogin(overrides: Partial<PendingLogin> = {}): PendingLogin {
     issuer: "https://auth.x.ai",
     ...overrides,
   };
+}
+
+/** Finish with a `finish` that succeeds and hands back the pending login it was given. */
+function takePending(
+  home: string,
+  provider: string,
+  state: string | null,
+  options: FinishPendingOptions = {},
+): Promise<PendingLogin> {
+  return finishPending(home, provider, state, (p) => Promise.resolve(p), options);
 }
 
 /** One minute after the login was saved. */
@@ -169,10 +180,55 @@ Deno.test("a state mismatch is exit 5 and keeps the pending login", async () => 
       "state_mismatch",
     );
     assert.equal(e.exit, Exit.DENIED);
+    assert.match(e.fix ?? "", /the pending login is kept/);
     assert.equal(await exists(path), true);
-    await rejectsWith(takePending(home, "xai-oauth", null, { now: soon }), "state_mismatch");
     const taken = await takePending(home, "xai-oauth", "state-1", { now: soon });
     assert.equal(taken.state, "state-1");
+  });
+});
+
+Deno.test("without a state (a bare code) the provider's pending login is the one finished", async () => {
+  await withTempHome(async (home) => {
+    const path = await savePending(home, pendingLogin());
+    const taken = await takePending(home, "xai-oauth", null, { now: soon });
+    assert.equal(taken.codeVerifier, "verifier-secret-1");
+    assert.equal(await exists(path), false);
+  });
+});
+
+Deno.test("a finish that fails keeps the pending login, and a later finish completes it", async () => {
+  await withTempHome(async (home) => {
+    const path = await savePending(home, pendingLogin());
+    const refused = Object.assign(new Error("invalid_grant"), { code: "code_rejected" });
+    await assert.rejects(
+      finishPending(home, "xai-oauth", "state-1", () => Promise.reject(refused), { now: soon }),
+      (e) => e === refused,
+    );
+    assert.equal(await exists(path), true, "a refused code must not cost the login");
+    const result = await finishPending(
+      home,
+      "xai-oauth",
+      "state-1",
+      (p) => Promise.resolve(`used ${p.codeVerifier}`),
+      { now: soon },
+    );
+    assert.equal(result, "used verifier-secret-1");
+    assert.equal(await exists(path), false);
+  });
+});
+
+Deno.test("an error that ends the login (an explicit denial) removes the pending login", async () => {
+  await withTempHome(async (home) => {
+    const path = await savePending(home, pendingLogin());
+    const denied = Object.assign(new Error("denied"), { code: "access_denied" });
+    await assert.rejects(
+      finishPending(home, "xai-oauth", "state-1", () => Promise.reject(denied), {
+        now: soon,
+        ends: (e) => (e as { code?: string }).code === "access_denied",
+      }),
+      (e) => e === denied,
+    );
+    assert.equal(await exists(path), false);
   });
 });
 
@@ -200,21 +256,22 @@ Deno.test("a provider id that is not a plain name never becomes a path", () => {
   }
 });
 
-Deno.test("two processes taking the same pending login at once: exactly one gets it", async () => {
+Deno.test("two processes finishing the same pending login at once: exactly one does", async () => {
   await withTempHome(async (home) => {
     await savePending(home, pendingLogin({ createdAt: new Date().toISOString() }));
     const sync = join(home, "..");
     const child = (n: number) => {
       const code = `
-        import { takePending } from ${JSON.stringify(pendingModule)};
+        import { finishPending } from ${JSON.stringify(pendingModule)};
         const sync = ${JSON.stringify(sync)};
         await Deno.writeTextFile(sync + "/ready-${n}", "");
         while (true) {
           try { await Deno.lstat(sync + "/go"); break; } catch { await new Promise((r) => setTimeout(r, 2)); }
         }
         try {
-          const p = await takePending(${JSON.stringify(home)}, "xai-oauth", "state-1");
-          console.log("took " + p.codeVerifier);
+          const v = await finishPending(${JSON.stringify(home)}, "xai-oauth", "state-1",
+            async (p) => { await new Promise((r) => setTimeout(r, 50)); return p.codeVerifier; });
+          console.log("took " + v);
         } catch (e) {
           console.log("failed " + e.code);
         }`;
