@@ -317,12 +317,19 @@ async function browserLogin(
         });
         return { tokens, authMode: "oauth_pkce", redirectUri };
       } catch (e) {
-        // A pasted code the provider refuses (used, expired, cut short, another login's) must
-        // not cost the login: the same authorize URL gives a new code for this verifier.
-        if (callback.source !== "paste" || !isCode(e, "code_rejected")) throw e;
-        out.warn(
-          `${(e as AuthError).message}; open the login URL again, approve, and paste the new code.`,
-        );
+        // A paste the provider refuses (a used, expired, cut or foreign code) or that names
+        // another issuer must not cost the login: the same authorize URL gives a new code for
+        // this verifier. Only a callback from the browser, or a denial, ends it here.
+        if (callback.source !== "paste") throw e;
+        if (isCode(e, "code_rejected")) {
+          out.warn(
+            `${
+              (e as AuthError).message
+            }; open the login URL again, approve, and paste the new code.`,
+          );
+        } else if (isCode(e, "state_mismatch")) {
+          out.warn(`${(e as AuthError).message}; paste ${words.what} for this login.`);
+        } else throw e;
         out.prompt("Paste again: ");
       }
     }

@@ -241,7 +241,7 @@ Deno.test("an explicit denial passed to --callback-url ends the pending login (e
   assert.equal(await exists(pendingFile), false);
 });
 
-Deno.test("--manual-paste: a code the provider refuses asks again, and the right code then logs in", async () => {
+Deno.test("--manual-paste: a code the provider refuses, or another issuer's, asks again; the right code logs in", async () => {
   await using mock = await startMockXai();
   await using home = await tempHome();
   const cli = spawnCli(["add", "xai-oauth", "--manual-paste", "--port", "0"], {
@@ -256,6 +256,10 @@ Deno.test("--manual-paste: a code the provider refuses asks again, and the right
   await cli.stderrIncludes("Paste again:");
   assert.match(cli.stderr, /refused the authorization code: HTTP 400 invalid_grant/);
   assert.match(cli.stderr, /open the login URL again, approve, and paste the new code/);
+  // The right code with another server's iss: refused, and the login still goes on.
+  await cli.write(`?code=${code}&iss=https%3A%2F%2Fevil.example\n`);
+  await cli.stderrIncludes("paste the code the page shows for this login");
+  assert.match(cli.stderr, /failed validation: unexpected "iss"/);
   await cli.write(`${code}\n`);
   const result = await cli.done();
   assert.equal(result.code, 0, result.stderr);
