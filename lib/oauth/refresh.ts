@@ -42,7 +42,6 @@ import {
   type StoredToken,
 } from "../store/credentials.ts";
 import { type HeldLock, withLock } from "../store/lock.ts";
-import { describeRow, findRow } from "../store/pool.ts";
 import { authFilePath, lockFilePath } from "../store/paths.ts";
 import type { TokenSet } from "./tokens.ts";
 
@@ -116,9 +115,14 @@ export async function getAccessToken(
 ): Promise<AccessToken> {
   const now = options.now ?? (() => new Date());
   // The target is resolved to a row id once: positions and labels may shift under the lock.
-  const only = options.account === undefined
-    ? undefined
-    : findRow((await readAuthFile(options.home)).data, provider.id, options.account).row.id;
+  // The pool module loads only then, keeping the plain token path as small as it was.
+  const only = options.account === undefined ? undefined : (await lazy<
+    typeof import("../store/pool.ts")
+  >("../store/pool.ts", import.meta.url)).findRow(
+    (await readAuthFile(options.home)).data,
+    provider.id,
+    options.account,
+  ).row.id;
   const seen = await readCredential(provider, options.home, now(), only);
   if (!options.force && !refreshDue(seen.login, now(), provider.refreshSkewSeconds)) {
     return handOut(seen.login, "stored");
@@ -245,7 +249,9 @@ function namedCredential(
       : "";
     throw new AuthError(
       "not_logged_in",
-      `the ${provider.id} credential ${describeRow(named.index, named.row)} no longer works${why}`,
+      `the ${provider.id} credential #${named.index} ${
+        JSON.stringify(String(named.row.label ?? ""))
+      } (id=${named.row.id}) no longer works${why}`,
       { exit: Exit.LOGIN_REQUIRED, fix: again },
     );
   }
