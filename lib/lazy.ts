@@ -19,6 +19,7 @@ export const LAZY_MODULES: readonly string[] = [
   "lib/cli/tree.ts",
   "lib/oauth/refresh_grant.ts",
   "lib/providers/custom.ts",
+  "lib/store/pool.ts",
 ];
 
 /**

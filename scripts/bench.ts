@@ -179,7 +179,9 @@ async function freshHome(work: string, name: string): Promise<string> {
 async function storedAccessToken(home: string): Promise<string | undefined> {
   try {
     const auth = JSON.parse(await Deno.readTextFile(`${home}/auth.json`));
-    return auth.providers?.["xai-oauth"]?.tokens?.access_token || undefined;
+    // Hermes's own login (the storm's seed) keeps it in the state; `add` in the account's row.
+    return auth.providers?.["xai-oauth"]?.tokens?.access_token ||
+      auth.credential_pool?.["xai-oauth"]?.[0]?.access_token || undefined;
   } catch {
     return undefined;
   }

@@ -580,6 +580,7 @@ async function storeLogin(
       redirectUri: redirectUri ?? "",
       clientId: clientId ?? client.client_id,
       label: opts.label,
+      ...(provider.apiBaseUrlEnv ? { apiBaseUrl: ctx.env(provider.apiBaseUrlEnv) } : {}),
       now: ctx.now(),
     }), { now: ctx.now });
   return { row: stored, path: authFilePath(home) };
@@ -595,10 +596,36 @@ function reportSuccess(
   out.event({
     event: "success",
     provider: provider.id,
-    ...(row ? { index: row.index, id: row.id, label: row.label } : {}),
+    ...(row
+      ? {
+        index: row.index,
+        id: row.id,
+        label: row.label,
+        account: row.account,
+        updated: row.outcome === "updated",
+      }
+      : {}),
     path,
   });
   out.success(`Logged in to ${provider.displayName}`);
-  if (row) out.info(`Added ${provider.id} OAuth credential #${row.index}: "${row.label}"`);
+  if (row) {
+    const place = row.index === null ? "" : ` #${row.index}`;
+    if (row.outcome === "added") {
+      out.info(`Added ${provider.id} OAuth credential${place}: "${row.label}"`);
+    } else {
+      const whose = row.account ? ` (${row.account})` : "";
+      out.info(
+        `Updated ${provider.id} OAuth credential${place} "${row.label}" in place: ` +
+          `the same account${whose} was already stored.`,
+      );
+    }
+    for (const other of row.unsure) {
+      out.warn(
+        `could not tell whether #${other.index} "${other.label}" (id=${other.id}) is the same ` +
+          "account; two logins of one account can end each other's session, so remove the " +
+          `older one if it is (\`hermes-auth remove ${provider.id} ${other.id}\`)`,
+      );
+    }
+  }
   out.info(out.style.dim(`Saved to ${path}`));
 }

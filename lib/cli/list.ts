@@ -2,7 +2,8 @@
  * `hermes-auth list [provider]`: the credential pool, one line per row in
  * priority order, as `#index  label  auth_type  id=…  source  [status]`, the
  * row a request would use now marked `← in use` (see lib/store/pool.ts).
- * Tokens are never shown.
+ * A row whose account (e-mail, else `sub`, from its tokens) is not already
+ * its label shows it as `account=…`. Tokens are never shown.
  *
  * @module
  */
@@ -24,6 +25,8 @@ export interface ListedCredential {
   index: number;
   id: string;
   label: string;
+  /** The account (e-mail, else `sub`) the credential belongs to; null when its tokens do not say. */
+  account: string | null;
   auth_type: string;
   source: string;
   priority: number;
@@ -119,6 +122,7 @@ function listed(entry: PoolEntry): ListedCredential {
     index: entry.index,
     id: String(row.id ?? ""),
     label: String(row.label ?? ""),
+    account: entry.account,
     auth_type: String(row.auth_type ?? ""),
     source: String(row.source ?? ""),
     priority: typeof row.priority === "number" ? row.priority : 0,
@@ -146,6 +150,9 @@ function table(entries: PoolEntry[], now: Date): string[] {
     const columns = cells[i].map((cell, col) => cell.padEnd(widths[col])).join("  ");
     const status = statusText(entry, now);
     const parts = [`  ${columns}`];
+    if (entry.account && entry.account !== String(entry.row.label ?? "")) {
+      parts.push(`account=${entry.account}`);
+    }
     if (status) parts.push(status);
     if (entry.inUse) parts.push("← in use");
     return parts.join("  ").trimEnd();

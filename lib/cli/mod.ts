@@ -3,8 +3,9 @@
  * context, load the one command module that runs (so `token` never loads the
  * listener or the picker) and turn every outcome into an exit code.
  *
- * `token <provider> [--json]`, the hot path of scripts, is recognised here
- * without commander, which alone costs more than the rest of the command.
+ * `token <provider> [--json] [--account X]`, the hot path of scripts, is
+ * recognised here without commander, which alone costs more than the rest
+ * of the command.
  *
  * @module
  */
@@ -29,17 +30,31 @@ export interface ParsedCommand {
   globals: GlobalOptions;
 }
 
-/** `token <provider> [--json]` exactly; anything else (help, typos) goes to commander. */
+/**
+ * `token <provider> [--json] [--account <target> | --account=<target>]`
+ * exactly; anything else (help, typos, other flags) goes to commander.
+ */
 function fastToken(argv: string[]): ParsedCommand | undefined {
-  if (argv[0] !== "token" || argv.length < 2 || argv.length > 3) return undefined;
-  const rest = argv.slice(1);
-  const flags = rest.filter((a) => a.startsWith("-"));
-  const names = rest.filter((a) => !a.startsWith("-"));
-  if (names.length !== 1 || flags.some((f) => f !== "--json")) return undefined;
-  const json = flags.length === 1;
+  if (argv[0] !== "token") return undefined;
+  let json = false;
+  let account: string | undefined;
+  const names: string[] = [];
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--json" && !json) json = true;
+    else if (arg === "--account" && account === undefined && i + 1 < argv.length) {
+      account = argv[++i];
+      if (account.startsWith("-")) return undefined;
+    } else if (arg.startsWith("--account=") && account === undefined) {
+      account = arg.slice("--account=".length);
+    } else if (arg.startsWith("-")) return undefined;
+    else names.push(arg);
+  }
+  if (names.length !== 1) return undefined;
+  const opts = account === undefined ? { json } : { json, account };
   return {
     globals: { json },
-    body: async (ctx) => (await import("./token.ts")).token(ctx, names[0], { json }),
+    body: async (ctx) => (await import("./token.ts")).token(ctx, names[0], opts),
   };
 }
 

@@ -1,8 +1,9 @@
 /**
  * `hermes-auth remove <provider> <index|id|label>`: drop one credential from
- * the pool, renumbering the rest as Hermes does. Removing the row that
- * mirrors the provider's login state (source `device_code`) clears that
- * state as well, so the credential does not come back (lib/store/pool.ts).
+ * the pool, renumbering the rest as Hermes does. Removing a row that
+ * mirrors the provider's login state (source `device_code` or
+ * `loopback_pkce`) clears that state and suppresses the source as well, so
+ * neither Hermes era re-seeds the credential (lib/store/pool.ts).
  *
  * @module
  */
@@ -24,7 +25,8 @@ export interface RemoveOptions {
  * than one are usage errors (exit 2) listing the candidates, and nothing is
  * written. Output: `Removed xai-oauth credential #2 ("work", id=a1b2c3)`;
  * with `--json` `{"provider", "removed": {index, id, label, source},
- * "cleared_login", "suppressed", "remaining", "path"}`.
+ * "also_removed": [{index, id, label, source}], "cleared_login",
+ * "suppressed": [source…], "remaining", "path"}`.
  */
 export async function remove(
   ctx: Context,
@@ -42,6 +44,12 @@ export async function remove(
   out.result({
     provider: provider.id,
     removed: { index, id: row.id, label: row.label, source: row.source },
+    also_removed: result.alsoRemoved.map((r) => ({
+      index: r.index,
+      id: r.row.id,
+      label: r.row.label,
+      source: r.row.source,
+    })),
     cleared_login: result.clearedLogin,
     suppressed: result.suppressed,
     remaining: result.remaining,
@@ -52,9 +60,23 @@ export async function remove(
       JSON.stringify(String(row.label))
     }, id=${row.id})`,
   );
+  for (const also of result.alsoRemoved) {
+    out.info(
+      `Removed #${also.index} (${JSON.stringify(String(also.row.label))}, id=${also.row.id}) ` +
+        "too: it held the same login.",
+    );
+  }
   if (result.clearedLogin) {
     out.info(
       `Cleared the ${provider.id} login state from auth.json too: that credential mirrored it.`,
+    );
+  }
+  if (result.suppressed.length > 0) {
+    out.info(
+      out.style.dim(
+        `Hermes will not bring it back (suppressed ${result.suppressed.join(", ")}); ` +
+          `\`hermes-auth add ${provider.id}\` lifts that.`,
+      ),
     );
   }
   if (result.remaining === 0) {

@@ -15,7 +15,13 @@ import type { Output } from "../output.ts";
 import { builtinProviders } from "../providers/mod.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { readAuthFile } from "../store/auth_store.ts";
-import { isUsable, labelFromToken, lastAuthError, pickCredential } from "../store/credentials.ts";
+import {
+  accountOf,
+  isUsable,
+  labelFromToken,
+  lastAuthError,
+  pickCredential,
+} from "../store/credentials.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
 import type { Context } from "./context.ts";
 import { allKnownProviders, providerNamed } from "./providers.ts";
@@ -37,6 +43,8 @@ export interface ProviderStatus {
   refreshable: boolean;
   /** The credential's label (pool row label, else the token's email), if any. */
   label: string | null;
+  /** The account (e-mail, else `sub`) the credential belongs to, when its tokens say. */
+  account: string | null;
   /** Where the credential came from (pool row source, e.g. `device_code`), if known. */
   source: string | null;
   /** Hermes's `active_provider` is this one. */
@@ -97,6 +105,7 @@ function providerStatus(
     expiresIn: null,
     refreshable: false,
     label: null,
+    account: null,
     source: null,
     active: data.active_provider === provider.id,
     credentials: Array.isArray(data.credential_pool?.[provider.id])
@@ -118,6 +127,7 @@ function providerStatus(
       : null,
     refreshable: login.refreshToken !== undefined,
     label: nonEmpty(row?.label) ?? labelFromToken(login.accessToken) ?? null,
+    account: accountOf(data, provider.id, picked),
     source: nonEmpty(row?.source) ?? null,
     // An old error next to a working login is history, not news.
     lastError: usable ? null : base.lastError,
@@ -149,6 +159,7 @@ function describe(s: ProviderStatus): string {
   } else {
     parts.push(`logged in, ${expiryText(s)}`);
     if (s.label) parts.push(`label ${s.label}`);
+    if (s.account && s.account !== s.label) parts.push(`account ${s.account}`);
     if (s.source) parts.push(`source ${s.source}`);
     if (s.credentials > 1) parts.push(`${s.credentials} credentials`);
   }

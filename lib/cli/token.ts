@@ -1,6 +1,8 @@
 /**
  * `hermes-auth token <provider>`: print a valid access token and nothing
  * else, for `curl -H "Authorization: Bearer $(hermes-auth token xai-oauth)"`.
+ * `--account <#N|id|label>` picks one credential of the pool (see `list`)
+ * instead of the first usable one in the order Hermes reads them.
  * Refreshes first when the token expires within the provider's skew; when
  * that refresh fails for a passing reason (network, 5xx, a busy lock) while
  * the current token is still valid, prints the current token and warns.
@@ -22,6 +24,8 @@ import { durationText } from "./status.ts";
 /** Options of `token`, as commander hands them over. */
 export interface TokenOptions {
   json?: boolean;
+  /** A credential of the pool: `#N`, id or label. */
+  account?: string;
 }
 
 /**
@@ -36,7 +40,10 @@ export async function token(
   opts: TokenOptions,
 ): Promise<number> {
   const provider = await providerNamed(ctx, providerName);
-  const result = await accessTokenFor(ctx, provider, { allowStale: true });
+  const result = await accessTokenFor(ctx, provider, {
+    allowStale: true,
+    ...(opts.account !== undefined ? { account: opts.account } : {}),
+  });
   const warning = result.staleBecause
     ? `could not refresh the ${provider.id} token (${result.staleBecause.message}); ` +
       `using the current one, which expires ${untilText(result.expiresAt, ctx.now())}`
@@ -64,7 +71,7 @@ function untilText(expiresAt: Date | null, now: Date): string {
 export function accessTokenFor(
   ctx: Context,
   provider: ProviderSpec,
-  mode: { allowStale?: boolean; force?: boolean },
+  mode: { allowStale?: boolean; force?: boolean; account?: string },
 ): ReturnType<typeof getAccessToken> {
   return getAccessToken(provider, {
     home: hermesHome(ctx.env),

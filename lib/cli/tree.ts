@@ -87,6 +87,7 @@ export async function parseCommandLine(
     .command("token")
     .description("print a valid access token (refreshing it first when it is about to expire)")
     .argument("<provider>", "provider id or alias")
+    .option("--account <target>", "use this credential: #index, id or label (see `list`)")
     .addOption(json())
     .action((provider: string, opts: Record<string, unknown>) => {
       globals = { json: opts.json === true };
@@ -132,6 +133,17 @@ export async function parseCommandLine(
     .action((provider: string, target: string, opts: Record<string, unknown>) => {
       globals = { json: opts.json === true };
       body = async (ctx) => (await import("./remove.ts")).remove(ctx, provider, target, opts);
+    });
+
+  program
+    .command("use")
+    .description("choose which account is used: put it first in the order Hermes reads the pool")
+    .argument("<provider>", "provider id or alias")
+    .argument("<account>", "the credential's #index, id or label (see `list`)")
+    .addOption(json())
+    .action((provider: string, account: string, opts: Record<string, unknown>) => {
+      globals = { json: opts.json === true };
+      body = async (ctx) => (await import("./use.ts")).use(ctx, provider, account, opts);
     });
 
   program

@@ -33,6 +33,7 @@ import type { ProviderSpec } from "../providers/types.ts";
 import { readAuthFile, updateAuthFile } from "../store/auth_store.ts";
 import {
   applyRefresh,
+  credentialOfRow,
   lastAuthError,
   markLoginDead,
   pickCredential,
@@ -71,6 +72,12 @@ export interface AccessTokenOptions {
   /** Refresh even when the token is fresh (the `refresh` command). */
   force?: boolean;
   /**
+   * Use this credential (`#N`, id or label, as `list` shows them) instead of
+   * the one the pool order picks (`token --account`). A target that names no
+   * row, or more than one, is a usage error (exit 2).
+   */
+  account?: string;
+  /**
    * When a due refresh fails for a passing reason (network, 5xx, lock wait,
    * no refresh token), return the current token if it has not expired yet,
    * with the failure in {@link AccessToken.staleBecause}. Default false.
@@ -107,14 +114,23 @@ export async function getAccessToken(
   options: AccessTokenOptions,
 ): Promise<AccessToken> {
   const now = options.now ?? (() => new Date());
-  const seen = await readCredential(provider, options.home, now());
+  // The target is resolved to a row id once: positions and labels may shift under the lock.
+  // The pool module loads only then, keeping the plain token path as small as it was.
+  const only = options.account === undefined ? undefined : (await lazy<
+    typeof import("../store/pool.ts")
+  >("../store/pool.ts", import.meta.url)).findRow(
+    (await readAuthFile(options.home)).data,
+    provider.id,
+    options.account,
+  ).row.id;
+  const seen = await readCredential(provider, options.home, now(), only);
   if (!options.force && !refreshDue(seen.login, now(), provider.refreshSkewSeconds)) {
     return handOut(seen.login, "stored");
   }
   let latest = seen;
   try {
     return await withLock(lockFilePath(options.home), async (lock) => {
-      latest = await readCredential(provider, options.home, now());
+      latest = await readCredential(provider, options.home, now(), only);
       if (!options.force) {
         const changed = latest.login.accessToken !== seen.login.accessToken;
         // Compare tokens, not expiry: with lifetimes shorter than the skew, a token another
@@ -181,8 +197,14 @@ interface Found extends PickedCredential {
   issuer: () => string | undefined;
 }
 
-async function readCredential(provider: ProviderSpec, home: string, now: Date): Promise<Found> {
+async function readCredential(
+  provider: ProviderSpec,
+  home: string,
+  now: Date,
+  only?: string,
+): Promise<Found> {
   const { data, corrupt } = await readAuthFile(home);
+  if (only !== undefined) return namedCredential(provider, data, only);
   const picked = pickCredential(data, provider, now);
   if (picked) return { ...picked, issuer: () => storedIssuer(data, provider.id) };
   const fix = `run \`hermes-auth add ${provider.id}\` to log in`;
@@ -201,6 +223,39 @@ async function readCredential(provider: ProviderSpec, home: string, now: Date): 
       : `not logged in to ${provider.displayName}`,
     { exit: Exit.LOGIN_REQUIRED, fix: last ? `run \`hermes-auth add ${provider.id}\` again` : fix },
   );
+}
+
+/** The credential of row `rowId`, or why it cannot give a token (exit 3). */
+function namedCredential(
+  provider: ProviderSpec,
+  data: Awaited<ReturnType<typeof readAuthFile>>["data"],
+  rowId: string,
+): Found {
+  const named = credentialOfRow(data, provider, rowId);
+  const again = `run \`hermes-auth add ${provider.id}\` to log in to that account again`;
+  if (!named.found) {
+    throw new AuthError(
+      "not_logged_in",
+      `the ${provider.id} credential id=${rowId} was removed meanwhile`,
+      {
+        exit: Exit.LOGIN_REQUIRED,
+        fix: `see what is stored with \`hermes-auth list ${provider.id}\``,
+      },
+    );
+  }
+  if (!named.picked) {
+    const why = typeof named.row.last_error_message === "string" && named.row.last_error_message
+      ? `: ${named.row.last_error_message}`
+      : "";
+    throw new AuthError(
+      "not_logged_in",
+      `the ${provider.id} credential #${named.index} ${
+        JSON.stringify(String(named.row.label ?? ""))
+      } (id=${named.row.id}) no longer works${why}`,
+      { exit: Exit.LOGIN_REQUIRED, fix: again },
+    );
+  }
+  return { ...named.picked, issuer: () => storedIssuer(data, provider.id) };
 }
 
 /**

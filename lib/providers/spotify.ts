@@ -52,5 +52,8 @@ export const spotify: ProviderSpec = {
   docsUrl: "https://hermes-agent.nousresearch.com/docs/user-guide/features/spotify",
   localGuide: "docs/guides/spotify.md",
   storage: "spotify",
+  // Hermes's DEFAULT_SPOTIFY_API_BASE_URL and `_spotify_api_base_url` (hermes_cli/auth_spotify.py).
+  apiBaseUrl: "https://api.spotify.com/v1",
+  apiBaseUrlEnv: "HERMES_SPOTIFY_API_BASE_URL",
   origin: "builtin",
 };

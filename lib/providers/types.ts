@@ -131,6 +131,12 @@ export interface ProviderSpec {
   storage: "xai" | "spotify" | "generic";
   /** Inference endpoint and models for the `model` command. */
   models?: ModelCatalog;
+  /**
+   * The provider's own API base stored with the login (Spotify's Web API,
+   * `api_base_url` in Hermes's state), and the variable that overrides it.
+   */
+  apiBaseUrl?: string;
+  apiBaseUrlEnv?: string;
   /** Where the definition came from. */
   origin: "builtin" | "config";
 }

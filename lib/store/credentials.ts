@@ -1,22 +1,40 @@
 /**
- * A login in Hermes's layout: what `providers[<id>]` and
- * `credential_pool[<id>]` look like after a sign-in, which stored credential
- * to use ({@link pickCredential}), what a refresh writes ({@link applyRefresh})
- * and how a login whose refresh token was refused is quarantined
- * ({@link markLoginDead}, docs/hermes-compat.md §6). Pure functions over an
- * {@link AuthFile}; the caller wraps them in `updateAuthFile` / `readAuthFile`.
+ * A login in Hermes's layout: where a sign-in is stored ({@link applyLogin}),
+ * which stored credential to use ({@link pickCredential}), what a refresh
+ * writes ({@link applyRefresh}) and how a login whose refresh token was
+ * refused is quarantined ({@link markLoginDead}). Pure functions over an
+ * {@link AuthFile}; the caller wraps them in `updateAuthFile` /
+ * `readAuthFile`. docs/hermes-compat.md says field by field what each Hermes
+ * era reads and writes.
  *
- * Layouts (docs/hermes-compat.md):
- * - `xai`: `tokens{access_token, refresh_token, id_token, expires_in,
+ * Where a login goes (pooled layouts: xAI, custom providers):
+ * - One pool row per account. The account is read from the tokens
+ *   (lib/store/identity.ts).
+ * - A login of the account Hermes keeps as `providers[<id>]` updates that
+ *   state and every row mirroring it (source `device_code` today,
+ *   `loopback_pkce` in the loopback era; Hermes's `load_pool` seeds one from
+ *   the state and keeps it in step), in place: no second row is left with
+ *   the old, rotated-away refresh token.
+ * - A login of an account that has its own row updates that row in place.
+ * - A login of a new account adds a row with a `manual:` source, as
+ *   Hermes's `hermes auth add` does: both eras keep such rows as written
+ *   (`_is_manual_source`, `_prune_stale_seeded_entries` in
+ *   agent/credential_pool.py), while a mirror row of the other era's source
+ *   is stripped of its tokens and pruned. hermes-auth never creates
+ *   `providers[<id>]` for xAI: that state is the mirror's source, and a copy
+ *   of a manual row's refresh token there would be a forked grant (two
+ *   holders refresh it; one replays a used token).
+ *
+ * Layouts:
+ * - `xai`: state `tokens{access_token, refresh_token, id_token, expires_in,
  *   token_type}`, `last_refresh` (Z form), `auth_mode`, `discovery{
  *   authorization_endpoint, token_endpoint}`, `redirect_uri` (not for a
- *   device-code login). Mirrored by a pool row with source `device_code`, the
- *   row Hermes's `load_pool` itself seeds from this state and keeps in step
- *   with it. Makes the provider active.
+ *   device-code login). Makes the provider active.
  * - `generic`: as `xai`, plus `client_id` and `expires_at`.
- * - `spotify`: flat `client_id, redirect_uri, accounts_base_url, scope,
- *   granted_scope, token_type, access_token, refresh_token, obtained_at,
- *   expires_at, expires_in, auth_type`. Hermes keeps Spotify out of the pool
+ * - `spotify`: flat `client_id, redirect_uri, accounts_base_url,
+ *   api_base_url, scope, granted_scope, token_type, access_token,
+ *   refresh_token, obtained_at, expires_at, expires_in, auth_type` (Hermes's
+ *   `_spotify_token_payload_to_state`). Hermes keeps Spotify out of the pool
  *   and never makes it the active (inference) provider; neither does this.
  *
  * @module
@@ -24,7 +42,19 @@
 
 import type { ProviderSpec } from "../providers/types.ts";
 import type { AuthFile, PoolRow } from "./auth_store.ts";
+import {
+  type AccountIdentity,
+  accountName,
+  decodeJwtClaims,
+  identityOfRow,
+  identityOfTokens,
+  isKnown,
+  labelFromToken,
+  sameAccount,
+} from "./identity.ts";
 import { isoUtc, isoUtcZ, parseTimestamp } from "./timestamps.ts";
+
+export { decodeJwtClaims, labelFromToken };
 
 /** A token endpoint response, as far as storage cares. */
 export interface TokenSet {
@@ -36,10 +66,15 @@ export interface TokenSet {
   scope?: string;
 }
 
+/** The provider fields storage needs. */
+type StorageSpec =
+  & Pick<ProviderSpec, "id" | "storage" | "scopes">
+  & Partial<Pick<ProviderSpec, "models" | "apiBaseUrl">>;
+
 /** Everything {@link applyLogin} stores about one sign-in. */
 export interface LoginRecord {
   /** The provider; pass the full ProviderSpec and its `models.baseUrl` lands in the pool row. */
-  provider: Pick<ProviderSpec, "id" | "storage" | "scopes"> & Partial<Pick<ProviderSpec, "models">>;
+  provider: StorageSpec;
   tokens: TokenSet;
   authMode: "oauth_pkce" | "oauth_device_code";
   discovery: {
@@ -51,38 +86,57 @@ export interface LoginRecord {
   redirectUri: string;
   clientId: string;
   /**
-   * Pool row label. Default: the JWT's `email` / `preferred_username` / `upn`
-   * (Hermes's `label_from_token`), else the label of the row being replaced,
-   * else `<provider id>-oauth-<N>` with N the row's 1-based position.
+   * Pool row label. A new row's default: the access token's `email` /
+   * `preferred_username` / `upn` (Hermes's `label_from_token`), else the ID
+   * token's, else its `sub`, else `<provider id>-oauth-<N>`. A row updated in
+   * place keeps its label unless this is given.
    */
   label?: string;
-  /**
-   * Pool row source. Default `device_code`: the row that mirrors
-   * `providers[<id>]`, replaced in place on every login (Hermes's seeding
-   * keys it by source, and two rows sharing one rotating refresh token would
-   * revoke each other). A `manual` / `manual:*` source adds an independent
-   * row instead, as `hermes auth add` does.
-   */
-  source?: string;
   /** Inference base URL for the pool row; default `provider.models.baseUrl`. */
   baseUrl?: string;
+  /**
+   * Web API base for the state (Spotify's `api_base_url`), e.g. from
+   * `HERMES_SPOTIFY_API_BASE_URL`. Default: the stored one, else
+   * `provider.apiBaseUrl`.
+   */
+  apiBaseUrl?: string;
   now: Date;
 }
 
-/** The pool row a login wrote. */
+/** Which stored credential: the provider's login state (with the pool rows mirroring it), or one independent pool row. */
+export type CredentialRef = { kind: "state" } | { kind: "row"; id: string };
+
+/** Where a login was stored. */
 export interface StoredLogin {
-  /** 1-based position in the pool, in priority order (what `list` shows as #N). */
-  index: number;
-  /** 6 hex characters. */
-  id: string;
+  /** `added`: a new account got a new row; `updated`: the account's credential was updated in place. */
+  outcome: "added" | "updated";
+  ref: CredentialRef;
+  /**
+   * 1-based position in the pool, in priority order (what `list` shows as
+   * #N); null when the credential has no row (Hermes's login state before
+   * Hermes mirrored it into the pool).
+   */
+  index: number | null;
+  /** The row's id (6 hex characters), or null with `index`. */
+  id: string | null;
   label: string;
+  /** The account (e-mail, else `sub`), when the tokens name one. */
+  account: string | null;
+  /**
+   * Other credentials of the provider whose account cannot be read from
+   * their tokens, so this login may be a second grant of one of them.
+   */
+  unsure: { index: number; id: string; label: string }[];
 }
 
 /** What {@link readLogin} finds. */
 export interface StoredToken {
   accessToken: string;
   refreshToken?: string;
-  /** From `expires_at`, else last refresh + `expires_in`, else the access token's JWT `exp`; null when unknown. */
+  /**
+   * The earliest of the access token's JWT `exp`, `expires_at` and last
+   * refresh + `expires_in`; null when none is known.
+   */
   expiresAt: Date | null;
   tokenType: string;
   tokenEndpoint?: string;
@@ -101,30 +155,244 @@ const LAYOUTS: Record<
   spotify: { pooled: false, activates: false, refreshFailedCode: "spotify_refresh_failed" },
 };
 
-/** Source of the pool row that mirrors `providers[<id>]` (Hermes's `_seed_tokens_singleton`). */
-export const MIRROR_SOURCE = "device_code";
+/**
+ * Sources of the pool row Hermes seeds from `providers[<id>]`
+ * (`_seed_from_singletons`): `device_code` in today's Hermes, `loopback_pkce`
+ * in the loopback era (hermes_cli/auth.py @5cf25acc, agent/credential_pool.py
+ * @c786e61a). Each era treats the other's as borrowed: strips its tokens and
+ * prunes it on load.
+ */
+export const MIRROR_SOURCES: readonly string[] = ["device_code", "loopback_pkce"];
+
+/** Is this the source of a row that mirrors the provider's login state? */
+export function isMirrorSource(source: unknown): boolean {
+  return typeof source === "string" && MIRROR_SOURCES.includes(source);
+}
 
 /**
- * Store a login: write `providers[<id>]` in the provider's layout, keeping
- * keys already there that this login does not replace (a field a newer
- * Hermes added) but dropping `last_auth_error`; for pooled layouts write the
- * pool row (see {@link LoginRecord.source}) with `last_status` "ok" and the
- * error fields null, lift a Hermes suppression of that source, and make the
- * provider active. Returns the pool row, or null for a layout Hermes keeps
- * out of the pool (Spotify).
+ * Store a login (see the module comment for where it goes). The state keeps
+ * keys this login does not replace (a field a newer Hermes added) but drops
+ * `last_auth_error`; a row written gets `last_status` "ok" and the error
+ * fields null. Every suppression of the provider's sources is lifted, as
+ * Hermes's `auth add` does, and the provider is made active. Returns where
+ * it went, or null for a layout Hermes keeps out of the pool (Spotify).
  */
 export function applyLogin(data: AuthFile, record: LoginRecord): StoredLogin | null {
   const { provider } = record;
   const layout = LAYOUTS[provider.storage];
+  let stored: StoredLogin | null = null;
+  if (!layout.pooled) {
+    writeState(data, record);
+  } else {
+    const identity = identityOfTokens(record.tokens);
+    const target = loginTarget(data, provider, identity);
+    if (target.kind === "state") stored = updateStateLogin(data, record, identity);
+    else if (target.kind === "row") stored = updateRowLogin(data, record, target.row, identity);
+    else stored = addRowLogin(data, record, identity, target.unsure);
+    unsuppressProvider(data, provider.id);
+  }
+  if (layout.activates) data.active_provider = provider.id;
+  return stored;
+}
+
+type LoginTarget =
+  | { kind: "state" }
+  | { kind: "row"; row: PoolRow }
+  | { kind: "new"; unsure: StoredLogin["unsure"] };
+
+/**
+ * Whose credential a login with `identity` replaces: the first credential
+ * in priority order that is the same account (the state stands where its
+ * first mirror row stands). With no account on either side (opaque tokens,
+ * no ID token), the login state, as the one login there is.
+ */
+function loginTarget(
+  data: AuthFile,
+  provider: Pick<ProviderSpec, "id" | "storage">,
+  identity: AccountIdentity,
+): LoginTarget {
+  const stateExists = isRecord(data.providers?.[provider.id]);
+  const stateLogin = readLogin(data, provider.id, provider.storage);
+  const stateIdentity = stateAccount(data, provider.id);
+  const unsure: StoredLogin["unsure"] = [];
+  let stateTried = false;
+  for (const [i, row] of poolRows(data, provider.id).entries()) {
+    if (row.auth_type === "api_key") continue;
+    const mirror = stateExists && mirrorsState(row, stateLogin);
+    if (mirror && stateTried) continue;
+    const other = mirror ? stateIdentity : identityOfRow(row);
+    if (mirror) stateTried = true;
+    if (sameAccount(identity, other)) return mirror ? { kind: "state" } : { kind: "row", row };
+    if (!isKnown(other) || !isKnown(identity)) {
+      unsure.push({ index: i + 1, id: row.id, label: String(row.label ?? "") });
+    }
+  }
+  if (stateExists && !stateTried && sameAccount(identity, stateIdentity)) return { kind: "state" };
+  if (stateExists && !isKnown(identity) && !isKnown(stateIdentity)) return { kind: "state" };
+  return { kind: "new", unsure };
+}
+
+/** The account of the provider's login state: its ID token, else its access token. */
+function stateAccount(data: AuthFile, providerId: string): AccountIdentity {
+  const state = asRecord(data.providers?.[providerId]);
+  const tokens = isRecord(state.tokens) ? state.tokens : state;
+  return identityOfTokens(tokens);
+}
+
+/**
+ * The account a pool row belongs to: for a row mirroring the login state,
+ * the state's (whose ID token names it); otherwise the row's own tokens.
+ */
+export function rowAccount(data: AuthFile, providerId: string, row: PoolRow): AccountIdentity {
+  if (isRecord(data.providers?.[providerId])) {
+    const stateLogin = flatOrNested(data, providerId);
+    if (mirrorsState(row, stateLogin)) {
+      const fromState = stateAccount(data, providerId);
+      if (isKnown(fromState)) return fromState;
+    }
+  }
+  return identityOfRow(row);
+}
+
+/** The account of a credential {@link pickCredential} chose, for display. */
+export function accountOf(
+  data: AuthFile,
+  providerId: string,
+  picked: PickedCredential,
+): string | null {
+  if (picked.row) return accountName(rowAccount(data, providerId, picked.row));
+  return accountName(picked.ref.kind === "state" ? stateAccount(data, providerId) : {});
+}
+
+function updateStateLogin(
+  data: AuthFile,
+  record: LoginRecord,
+  identity: AccountIdentity,
+): StoredLogin {
+  const { provider } = record;
+  const before = readLogin(data, provider.id, provider.storage);
+  const mirrors = poolRows(data, provider.id).filter((row) =>
+    row.auth_type !== "api_key" && mirrorsState(row, before)
+  );
+  const state = writeState(data, record);
+  for (const row of mirrors) {
+    writeRowTokens(row, record, { mirror: true, lastRefresh: text(state.last_refresh) });
+  }
+  const first = mirrors[0];
+  const rows = rowsOf(data, provider.id);
+  return {
+    outcome: "updated",
+    ref: { kind: "state" },
+    index: first ? positionOf(rows, first) : null,
+    id: first?.id ?? null,
+    label: first ? String(first.label) : record.label?.trim() || defaultLabel(record, identity, 1),
+    account: accountName(identity),
+    unsure: [],
+  };
+}
+
+function updateRowLogin(
+  data: AuthFile,
+  record: LoginRecord,
+  row: PoolRow,
+  identity: AccountIdentity,
+): StoredLogin {
+  writeRowTokens(row, record, { mirror: false });
+  const rows = rowsOf(data, record.provider.id);
+  if (!text(row.label)) row.label = defaultLabel(record, identity, positionOf(rows, row));
+  return {
+    outcome: "updated",
+    ref: { kind: "row", id: row.id },
+    index: positionOf(rows, row),
+    id: row.id,
+    label: String(row.label),
+    account: accountName(identity),
+    unsure: [],
+  };
+}
+
+function addRowLogin(
+  data: AuthFile,
+  record: LoginRecord,
+  identity: AccountIdentity,
+  unsure: StoredLogin["unsure"],
+): StoredLogin {
+  const rows = rowsOf(data, record.provider.id);
+  const row: PoolRow = {
+    id: uniqueRowId(rows),
+    label: defaultLabel(record, identity, rows.length + 1),
+    auth_type: "oauth",
+    priority: nextPriority(rows),
+    source: record.authMode === "oauth_device_code" ? "manual:device_code" : "manual:loopback_pkce",
+  };
+  rows.push(row);
+  writeRowTokens(row, record, { mirror: false });
+  return {
+    outcome: "added",
+    ref: { kind: "row", id: row.id },
+    index: positionOf(rows, row),
+    id: row.id,
+    label: row.label,
+    account: accountName(identity),
+    unsure,
+  };
+}
+
+/** `--label`, else the token's identity (Hermes's `label_from_token` first), else `<id>-oauth-<n>`. */
+function defaultLabel(record: LoginRecord, identity: AccountIdentity, n: number): string {
+  return record.label?.trim() || labelFromToken(record.tokens.access_token) ||
+    identity.email || identity.sub || `${record.provider.id}-oauth-${n}`;
+}
+
+/** Write `providers[<id>]` in the provider's layout; returns the state. */
+function writeState(data: AuthFile, record: LoginRecord): Record<string, unknown> {
+  const { provider } = record;
   const previous = asRecord(data.providers[provider.id]);
-  const state: Record<string, unknown> = { ...previous, ...layoutFields(record) };
+  const state: Record<string, unknown> = { ...previous, ...layoutFields(record, previous) };
   delete state.last_auth_error;
   if (provider.storage !== "spotify" && !usesRedirect(record)) delete state.redirect_uri;
   data.providers[provider.id] = state;
+  return state;
+}
 
-  const stored = layout.pooled ? writePoolRow(data, record) : null;
-  if (layout.activates) data.active_provider = provider.id;
-  return stored;
+/**
+ * Put a login's tokens into a pool row, with `last_status` "ok" and the
+ * error fields null. A mirror row gets the state's `last_refresh` (what
+ * Hermes's seeding copies, so its next `load_pool` finds nothing to change)
+ * and keeps a `base_url` it has (Hermes owns it).
+ */
+function writeRowTokens(
+  row: PoolRow,
+  record: LoginRecord,
+  options: { mirror: boolean; lastRefresh?: string },
+): void {
+  const { tokens, now, provider } = record;
+  const expiresAt = tokenExpiry(tokens, now);
+  const baseUrl = record.baseUrl ?? provider.models?.baseUrl;
+  Object.assign(row, {
+    auth_type: "oauth",
+    access_token: tokens.access_token,
+    refresh_token: tokens.refresh_token,
+    base_url: options.mirror && text(row.base_url) ? row.base_url : baseUrl ?? row.base_url,
+    expires_at: expiresAt ? isoUtc(expiresAt) : undefined,
+    // Hermes refreshes a row without touching expires_at; last_refresh + expires_in stays right.
+    expires_in: ttl(tokens.expires_in),
+    last_refresh: options.lastRefresh ?? isoUtcZ(now),
+    last_status: "ok",
+    last_status_at: null,
+    last_error_code: null,
+    last_error_reason: null,
+    last_error_message: null,
+    last_error_reset_at: null,
+  });
+  if (record.label?.trim()) row.label = record.label.trim();
+  // A custom provider's own client id: Hermes round-trips `client_id` in a row (`_EXTRA_KEYS`).
+  if (!options.mirror && provider.storage === "generic") row.client_id = record.clientId;
+  // Like Hermes's `to_dict`: an unknown value is left out, not written as null.
+  for (const key of ["refresh_token", "base_url", "expires_at", "expires_in"]) {
+    if (row[key] === undefined || row[key] === "") delete row[key];
+  }
+  if (typeof row.request_count !== "number") row.request_count = 0;
 }
 
 /**
@@ -153,18 +421,12 @@ export function readLogin(
   };
 }
 
-/** The claims of a JWT, or an empty object when `token` is not one. Not verified. */
-export function decodeJwtClaims(token: string): Record<string, unknown> {
-  const parts = token.split(".");
-  if (parts.length !== 3) return {};
-  try {
-    const b64 = parts[1].replaceAll("-", "+").replaceAll("_", "/");
-    const padded = b64 + "=".repeat((4 - (b64.length % 4)) % 4);
-    const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
-    return asRecord(JSON.parse(new TextDecoder().decode(bytes)));
-  } catch {
-    return {};
-  }
+/** The state's login in whichever layout it has (for matching rows to it without a ProviderSpec). */
+function flatOrNested(data: AuthFile, providerId: string): StoredToken | null {
+  const state = asRecord(data.providers?.[providerId]);
+  return isRecord(state.tokens)
+    ? readLogin(data, providerId, "xai")
+    : flatLogin(state, "obtained_at");
 }
 
 /**
@@ -178,19 +440,6 @@ export function storedIssuer(data: AuthFile, providerId: string): string | undef
   return typeof iss === "string" && iss !== "" ? iss : undefined;
 }
 
-/** Hermes's `label_from_token`: the token's `email`, `preferred_username` or `upn`. */
-export function labelFromToken(token: string): string | undefined {
-  const claims = decodeJwtClaims(token);
-  for (const key of ["email", "preferred_username", "upn"]) {
-    const value = claims[key];
-    if (typeof value === "string" && value.trim()) return value.trim();
-  }
-  return undefined;
-}
-
-/** Which stored credential: the provider's login state (with the pool rows mirroring it), or one independent pool row. */
-export type CredentialRef = { kind: "state" } | { kind: "row"; id: string };
-
 /** A credential {@link pickCredential} chose, read for use. */
 export interface PickedCredential {
   ref: CredentialRef;
@@ -199,18 +448,17 @@ export interface PickedCredential {
   row?: PoolRow;
 }
 
-/** Sources of the pool row that mirrors `providers[<id>]`: today's, and the loopback era's. */
-const MIRROR_SOURCES: ReadonlySet<string> = new Set([MIRROR_SOURCE, "loopback_pkce"]);
-
 /**
- * The credential `token` and `status` use for a provider: pool rows in
- * priority order (a row mirroring `providers[<id>]` stands for that state,
- * which is the copy Hermes refreshes), skipping rows Hermes marked `dead`
- * and logins whose tokens were removed; then the state itself when no row
- * mirrors it. Among those, the first that can still give a token (not
- * expired, or refreshable) and is not `exhausted` wins; failing that the
- * first usable one, failing that the first one (so the caller can say what
- * is wrong with it). Null when the provider has no login at all.
+ * The credential `token` and `status` use for a provider, in the order
+ * Hermes's pool reads (`fill_first`: priority order, lower first):
+ * - candidates are the pool rows in priority order, a row mirroring
+ *   `providers[<id>]` standing for that state (the copy Hermes refreshes),
+ *   then the state itself when no row mirrors it; rows Hermes marked `dead`,
+ *   API keys and logins whose tokens were removed are skipped;
+ * - the first that can still give a token (not expired, or refreshable) and
+ *   is not `exhausted` wins; failing that the first usable one, failing that
+ *   the first one (so the caller can say what is wrong with it).
+ * Null when the provider has no login at all.
  */
 export function pickCredential(
   data: AuthFile,
@@ -221,6 +469,37 @@ export function pickCredential(
   const usable = candidates.filter((c) => isUsable(c.login, now));
   const ready = usable.filter((c) => c.row?.last_status !== "exhausted");
   return ready[0] ?? usable[0] ?? candidates[0] ?? null;
+}
+
+/** What {@link credentialOfRow} finds. */
+export type RowCredential =
+  | { found: false }
+  | { found: true; index: number; row: PoolRow; picked: PickedCredential | null };
+
+/**
+ * The credential behind the row with id `rowId`, as `token --account`
+ * uses it: the login state for a row mirroring it, else the row. `picked`
+ * is null when it holds no token or Hermes marked it `dead`.
+ */
+export function credentialOfRow(
+  data: AuthFile,
+  provider: Pick<ProviderSpec, "id" | "storage">,
+  rowId: string,
+): RowCredential {
+  const rows = poolRows(data, provider.id);
+  const i = rows.findIndex((r) => r.id === rowId);
+  if (i < 0) return { found: false };
+  const row = rows[i];
+  const stateLogin = readLogin(data, provider.id, provider.storage);
+  let picked: PickedCredential | null = null;
+  if (isRecord(data.providers?.[provider.id]) && mirrorsState(row, stateLogin)) {
+    const dead = row.last_status === "dead" && text(row.access_token) === stateLogin?.accessToken;
+    if (stateLogin && !dead) picked = { ref: { kind: "state" }, login: stateLogin, row };
+  } else if (row.last_status !== "dead" && row.auth_type !== "api_key") {
+    const login = rowLogin(row);
+    if (login) picked = { ref: { kind: "row", id: row.id }, login, row };
+  }
+  return { found: true, index: i + 1, row, picked };
 }
 
 /** Can this login still give an access token: not expired (or no expiry known), or refreshable? */
@@ -266,8 +545,20 @@ function poolRows(data: AuthFile, providerId: string): PoolRow[] {
     .map(({ r }) => r);
 }
 
+/** The provider's pool array itself (created when missing), for appending. */
+function rowsOf(data: AuthFile, providerId: string): PoolRow[] {
+  const pool = data.credential_pool ??= {};
+  if (!Array.isArray(pool[providerId])) pool[providerId] = [];
+  return pool[providerId];
+}
+
+/**
+ * Does this row mirror the login state: a mirror source (either era's), or
+ * the state's own tokens (a row Hermes seeded under a source it later
+ * renamed)?
+ */
 function mirrorsState(row: PoolRow, state: StoredToken | null): boolean {
-  if (MIRROR_SOURCES.has(String(row.source))) return true;
+  if (isMirrorSource(row.source)) return true;
   if (!state) return false;
   const refresh = text(row.refresh_token);
   return (refresh !== undefined && refresh === state.refreshToken) ||
@@ -297,7 +588,7 @@ function flatLogin(record: Record<string, unknown>, refreshedKey: string): Store
 
 /** What {@link applyRefresh} stores. */
 export interface RefreshRecord {
-  provider: Pick<ProviderSpec, "id" | "storage">;
+  provider: Pick<ProviderSpec, "id" | "storage"> & Partial<Pick<ProviderSpec, "apiBaseUrl">>;
   /** The credential that was refreshed (from {@link pickCredential}). */
   ref: CredentialRef;
   tokens: TokenSet;
@@ -311,8 +602,9 @@ export interface RefreshRecord {
  * one kept when the response has none, as Hermes does), expiry, id_token and
  * token type when given, `last_refresh`; `last_auth_error` cleared. For the
  * state, every pool row mirroring it gets the same tokens, so Hermes's pool
- * never replays a refresh token that was rotated away. Everything else in
- * the file is left as it was. Returns the credential as now stored.
+ * never replays a refresh token that was rotated away. A row is refreshed
+ * alone: its grant is its own. Everything else in the file is left as it
+ * was. Returns the credential as now stored.
  */
 export function applyRefresh(data: AuthFile, record: RefreshRecord): StoredToken {
   const { provider, tokens, now } = record;
@@ -337,6 +629,8 @@ export function applyRefresh(data: AuthFile, record: RefreshRecord): StoredToken
       expires_in: expiresIn,
     });
     if (tokens.scope?.trim()) state.granted_scope = tokens.scope.trim();
+    // Hermes's refresh rewrites the whole state through `_spotify_token_payload_to_state`.
+    if (!text(state.api_base_url) && provider.apiBaseUrl) state.api_base_url = provider.apiBaseUrl;
   } else {
     const old = asRecord(state.tokens);
     state.tokens = {
@@ -381,7 +675,7 @@ function refreshRow(
     last_error_message: null,
     last_error_reset_at: null,
   });
-  if ("expires_in" in row) row.expires_in = tokens.expires_in;
+  row.expires_in = ttl(tokens.expires_in);
   for (const key of ["refresh_token", "expires_at", "expires_in"]) {
     if (row[key] === undefined || row[key] === "") delete row[key];
   }
@@ -503,7 +797,10 @@ function findRow(data: AuthFile, providerId: string, id: string): PoolRow {
   return row;
 }
 
-function layoutFields(record: LoginRecord): Record<string, unknown> {
+function layoutFields(
+  record: LoginRecord,
+  previous: Record<string, unknown>,
+): Record<string, unknown> {
   const { tokens, now } = record;
   const expiresAt = tokenExpiry(tokens, now);
   if (record.provider.storage === "spotify") {
@@ -513,6 +810,9 @@ function layoutFields(record: LoginRecord): Record<string, unknown> {
       client_id: record.clientId,
       redirect_uri: record.redirectUri,
       accounts_base_url: accountsBaseUrl(record.discovery.token_endpoint),
+      // Hermes's `_spotify_api_base_url`: the environment, the stored value, the default.
+      api_base_url: (record.apiBaseUrl?.trim() || text(previous.api_base_url) ||
+        record.provider.apiBaseUrl)?.replace(/\/+$/, ""),
       scope: requested,
       granted_scope: tokens.scope?.trim() || requested,
       token_type: tokens.token_type || "Bearer",
@@ -547,63 +847,14 @@ function layoutFields(record: LoginRecord): Record<string, unknown> {
   return fields;
 }
 
-function writePoolRow(data: AuthFile, record: LoginRecord): StoredLogin {
-  const { provider, tokens, now } = record;
-  const pool = data.credential_pool ??= {};
-  const rows: PoolRow[] = Array.isArray(pool[provider.id]) ? pool[provider.id] : [];
-  pool[provider.id] = rows;
-
-  const source = record.source ?? MIRROR_SOURCE;
-  const replaced = isManualSource(source)
-    ? undefined
-    : rows.find((row) => asRecord(row).source === source);
-  const row: PoolRow = replaced ?? {
-    id: uniqueRowId(rows),
-    label: "",
-    auth_type: "oauth",
-    priority: nextPriority(rows),
-    source,
-  };
-  if (!replaced) rows.push(row);
-
-  const expiresAt = tokenExpiry(tokens, now);
-  const baseUrl = record.baseUrl ?? provider.models?.baseUrl;
-  Object.assign(row, {
-    label: record.label?.trim() || labelFromToken(tokens.access_token) || text(replaced?.label) ||
-      `${provider.id}-oauth-${positionOf(rows, row)}`,
-    auth_type: "oauth",
-    source,
-    access_token: tokens.access_token,
-    refresh_token: tokens.refresh_token,
-    base_url: baseUrl ?? row.base_url,
-    expires_at: expiresAt ? isoUtc(expiresAt) : undefined,
-    last_refresh: isoUtcZ(now),
-    last_status: "ok",
-    last_status_at: null,
-    last_error_code: null,
-    last_error_reason: null,
-    last_error_message: null,
-    last_error_reset_at: null,
-  });
-  // Like Hermes's `to_dict`: an unknown value is left out, not written as null.
-  for (const key of ["refresh_token", "base_url", "expires_at"]) {
-    if (row[key] === undefined || row[key] === "") delete row[key];
-  }
-  if (typeof row.request_count !== "number") row.request_count = 0;
-  unsuppress(data, provider.id, source);
-  return { index: positionOf(rows, row), id: row.id, label: row.label };
-}
-
-/** Hermes's `unsuppress_credential_source`: a new login re-enables a source `auth remove` suppressed. */
-function unsuppress(data: AuthFile, providerId: string, source: string): void {
+/**
+ * Hermes's `auth add` clears every suppression of the provider: a new login
+ * is the user asking for the provider again (`unsuppress_credential_source`).
+ */
+function unsuppressProvider(data: AuthFile, providerId: string): void {
   const suppressed = data.suppressed_sources;
-  if (!isRecord(suppressed)) return;
-  const raw = suppressed[providerId];
-  const list = Array.isArray(raw) ? raw : isRecord(raw) ? Object.keys(raw) : null;
-  if (!list || !list.includes(source)) return;
-  const rest = list.filter((item) => item !== source);
-  if (rest.length > 0) suppressed[providerId] = rest;
-  else delete suppressed[providerId];
+  if (!isRecord(suppressed) || !(providerId in suppressed)) return;
+  delete suppressed[providerId];
   if (Object.keys(suppressed).length === 0) delete data.suppressed_sources;
 }
 
@@ -634,11 +885,6 @@ function uniqueRowId(rows: PoolRow[]): string {
   }
 }
 
-function isManualSource(source: string): boolean {
-  const normalized = source.trim().toLowerCase();
-  return normalized === "manual" || normalized.startsWith("manual:");
-}
-
 function usesRedirect(record: LoginRecord): boolean {
   return record.authMode === "oauth_pkce" && record.redirectUri !== "";
 }
@@ -650,13 +896,20 @@ function accountsBaseUrl(tokenEndpoint: string): string {
   return url.origin + path;
 }
 
-/** When a fresh token set expires: `expires_in` from now, else the JWT `exp`. */
+/** When a fresh token set expires: the earlier of `expires_in` from now and the JWT `exp`. */
 function tokenExpiry(tokens: TokenSet, now: Date): Date | null {
   const seconds = Number(tokens.expires_in);
-  if (tokens.expires_in !== undefined && tokens.expires_in !== null && Number.isFinite(seconds)) {
-    return new Date(now.getTime() + seconds * 1000);
-  }
-  return jwtExpiry(tokens.access_token);
+  const fromTtl = tokens.expires_in !== undefined && tokens.expires_in !== null &&
+      Number.isFinite(seconds)
+    ? new Date(now.getTime() + seconds * 1000)
+    : null;
+  return earliest([fromTtl, jwtExpiry(tokens.access_token)]);
+}
+
+/** A lifetime in seconds as given, or undefined when the response gave none. */
+function ttl(value: unknown): number | undefined {
+  const n = Number(value);
+  return value !== undefined && value !== null && Number.isFinite(n) ? n : undefined;
 }
 
 /** Hermes's `_coerce_ttl_seconds`: a non-negative whole number of seconds, 0 when unusable. */
@@ -665,22 +918,38 @@ function ttlSeconds(value: unknown): number {
   return Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
 }
 
+/**
+ * When a stored access token expires: the earliest of what is known — the
+ * token's own JWT `exp` (all Hermes reads for xAI:
+ * `_xai_access_token_is_expiring`), `expires_at`, and `last_refresh` +
+ * `expires_in`. An `expires_at` at or before `last_refresh` describes an
+ * earlier token (Hermes refreshes a pool row without touching it) and is
+ * left out.
+ */
 function expiry(
   expiresAt: unknown,
   refreshedAt: unknown,
   expiresIn: unknown,
   accessToken: string,
 ): Date | null {
-  const absolute = parseTimestamp(expiresAt);
-  if (absolute) return absolute;
   const since = parseTimestamp(refreshedAt);
+  let absolute = parseTimestamp(expiresAt);
+  if (absolute && since && absolute.getTime() <= since.getTime()) absolute = null;
   const seconds = typeof expiresIn === "string" && expiresIn.trim() !== ""
     ? Number(expiresIn)
     : expiresIn;
-  if (since && typeof seconds === "number" && Number.isFinite(seconds)) {
-    return new Date(since.getTime() + seconds * 1000);
+  const fromTtl = since && typeof seconds === "number" && Number.isFinite(seconds)
+    ? new Date(since.getTime() + seconds * 1000)
+    : null;
+  return earliest([jwtExpiry(accessToken), absolute, fromTtl]);
+}
+
+function earliest(dates: (Date | null)[]): Date | null {
+  let first: Date | null = null;
+  for (const date of dates) {
+    if (date && (first === null || date.getTime() < first.getTime())) first = date;
   }
-  return jwtExpiry(accessToken);
+  return first;
 }
 
 function jwtExpiry(token: string): Date | null {

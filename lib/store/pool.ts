@@ -5,12 +5,14 @@
  *
  * - Order: rows are shown and numbered by `priority` (lower first, ties in
  *   file order); `#1` is the first. This is the number `list` prints and
- *   `add` reports.
+ *   `add` reports, and the order Hermes's `fill_first` pool tries them in.
  * - In use: the row behind the credential `token` and `status` pick
  *   (`pickCredential` in credentials.ts), so `list` marks what they use.
+ * - Account: whose credential a row is (lib/store/identity.ts), shown by
+ *   `list` so two accounts are told apart without showing a token.
  * - Health ({@link rowHealth}): `dead`, `exhausted` (inside its cooldown),
- *   `no_token`, else `ok` / `unknown`. The row that mirrors
- *   `providers[<id>]` (source `device_code`) also counts as dead when that
+ *   `no_token`, else `ok` / `unknown`. A row that mirrors `providers[<id>]`
+ *   (source `device_code` or `loopback_pkce`) also counts as dead when that
  *   state was quarantined (no access token left, or `last_auth_error` asks
  *   for a new login).
  * - Targets ({@link findRow}): `#N` is a position; otherwise the text is
@@ -18,12 +20,15 @@
  *   (case-insensitive) and, when it is a number, positions. When those
  *   point at more than one row the target is ambiguous; that and a target
  *   that matches nothing are usage errors listing the candidates.
- * - Removal ({@link removeRow}): the row goes and priorities are renumbered
- *   0..n-1 in order (Hermes's `remove_index`). Removing the row that mirrors
- *   `providers[<id>]` also deletes that state and adds `device_code` to
- *   `suppressed_sources[<id>]`, so Hermes does not re-seed the row from a
- *   copy (docs/hermes-compat.md §8). Other rows (`manual:*`) leave the login
- *   state alone.
+ * - Order changes ({@link moveRow}): Hermes's `auth priority` — the row
+ *   takes the position asked for and priorities are renumbered 0..n-1.
+ * - Removal ({@link removeRow}), as Hermes's `auth remove`: the row goes and
+ *   priorities are renumbered 0..n-1 (`remove_index`). Removing a row that
+ *   mirrors `providers[<id>]` also deletes that state, removes every other
+ *   row mirroring it (the other era's copy of the same grant) and adds each
+ *   removed mirror's source to `suppressed_sources[<id>]`, so neither Hermes
+ *   era re-seeds it (agent/credential_sources.py). A `manual:*` row leaves
+ *   everything else alone.
  * - Logout ({@link logoutProvider}): `providers[<id>]` and every pool row go,
  *   and `active_provider` is cleared when it named the provider.
  *
@@ -32,7 +37,8 @@
 
 import { usageError } from "../errors.ts";
 import type { AuthFile, PoolRow } from "./auth_store.ts";
-import { isUsable, MIRROR_SOURCE, pickCredential } from "./credentials.ts";
+import { isMirrorSource, isUsable, pickCredential, rowAccount } from "./credentials.ts";
+import { accountName } from "./identity.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { parseTimestamp } from "./timestamps.ts";
 
@@ -49,13 +55,15 @@ export interface PoolEntry {
   retryAt: Date | null;
   /** This row is behind the credential `token` would use now. */
   inUse: boolean;
+  /** The account (e-mail, else `sub`) the row belongs to, when its tokens say. */
+  account: string | null;
 }
 
 /** Hermes's cooldowns before an exhausted row is retried: 401 five minutes, else an hour. */
 const COOLDOWN_401_MS = 5 * 60 * 1000;
 const COOLDOWN_DEFAULT_MS = 60 * 60 * 1000;
 
-/** Where `manual:` rows would be suppressed; Hermes only suppresses the mirror's source. */
+/** Hermes's list of sources `auth remove` suppressed, per provider. */
 const SUPPRESSED_KEY = "suppressed_sources";
 
 /**
@@ -95,9 +103,10 @@ export function poolEntries(
   const picked = pickCredential(data, provider, now);
   const inUseRow = picked && isUsable(picked.login, now) ? picked.row : undefined;
   return rows.map((row, i): PoolEntry => {
-    const { health, retryAt } = rowHealth(row, now, mirrorDead && row.source === MIRROR_SOURCE);
+    const { health, retryAt } = rowHealth(row, now, mirrorDead && isMirrorSource(row.source));
     const inUse = inUseRow === row && health !== "dead" && health !== "no_token";
-    return { index: i + 1, row, health, retryAt, inUse };
+    const account = accountName(rowAccount(data, provider.id, row));
+    return { index: i + 1, row, health, retryAt, inUse, account };
   });
 }
 
@@ -215,8 +224,10 @@ export interface RemovedRow {
   row: PoolRow;
   /** `providers[<id>]` was deleted because this row mirrored it. */
   clearedLogin: boolean;
-  /** The source added to `suppressed_sources[<id>]`, or null. */
-  suppressed: string | null;
+  /** Other rows removed with it: the other era's mirrors of the same login state. */
+  alsoRemoved: { index: number; row: PoolRow }[];
+  /** Sources added to `suppressed_sources[<id>]` (the removed mirrors'), in order. */
+  suppressed: string[];
   /** Rows left. */
   remaining: number;
 }
@@ -225,27 +236,69 @@ export interface RemovedRow {
  * Remove the row `target` names (see {@link findRow}, whose usage errors it
  * throws before changing anything) and renumber the priorities of the rest
  * 0..n-1 in order; the pool is written back in that order. When the row
- * mirrored `providers[<id>]` (source `device_code`), that state is deleted
- * too and `device_code` is suppressed, as Hermes's removal step does.
+ * mirrored `providers[<id>]` (source `device_code` or `loopback_pkce`), that
+ * state is deleted too, so are the other rows mirroring it, and each removed
+ * mirror's source is suppressed, as Hermes's removal step does for its own
+ * era's source.
  */
 export function removeRow(data: AuthFile, providerId: string, target: string): RemovedRow {
   const { index, row } = findRow(data, providerId, target);
-  const rest = poolRows(data, providerId).filter((r) => r !== row);
+  const ordered = poolRows(data, providerId);
+  const mirror = isMirrorSource(row.source);
+  const gone = new Set<PoolRow>([row]);
+  if (mirror) { for (const other of ordered) if (isMirrorSource(other.source)) gone.add(other); }
+  const alsoRemoved = ordered.flatMap((r, i) =>
+    gone.has(r) && r !== row ? [{ index: i + 1, row: r }] : []
+  );
+  const rest = ordered.filter((r) => !gone.has(r));
   rest.forEach((r, i) => r.priority = i);
   const pool = data.credential_pool ??= {};
   pool[providerId] = rest;
 
   let clearedLogin = false;
-  let suppressed: string | null = null;
-  if (row.source === MIRROR_SOURCE) {
-    if (providerId in data.providers) {
+  const suppressed: string[] = [];
+  if (mirror) {
+    if (isRecord(data.providers) && providerId in data.providers) {
       delete data.providers[providerId];
       clearedLogin = true;
     }
-    suppress(data, providerId, MIRROR_SOURCE);
-    suppressed = MIRROR_SOURCE;
+    for (const r of [row, ...alsoRemoved.map((a) => a.row)]) {
+      const source = String(r.source);
+      if (!suppressed.includes(source)) suppressed.push(source);
+      suppress(data, providerId, source);
+    }
   }
-  return { index, row, clearedLogin, suppressed, remaining: rest.length };
+  return { index, row, clearedLogin, alsoRemoved, suppressed, remaining: rest.length };
+}
+
+/** What {@link moveRow} did. */
+export interface MovedRow {
+  row: PoolRow;
+  /** Position before and after (1-based). */
+  from: number;
+  to: number;
+}
+
+/**
+ * Hermes's `auth priority <provider> <target> <priority>` (`move_entry`):
+ * put the row `target` names (see {@link findRow}) at 1-based `position`
+ * (clamped to the pool), shift the others, renumber priorities 0..n-1, and
+ * write the pool back in that order.
+ */
+export function moveRow(
+  data: AuthFile,
+  providerId: string,
+  target: string,
+  position: number,
+): MovedRow {
+  const { index, row } = findRow(data, providerId, target);
+  const rest = poolRows(data, providerId).filter((r) => r !== row);
+  const to = Math.min(Math.max(1, Math.floor(position)), rest.length + 1);
+  rest.splice(to - 1, 0, row);
+  rest.forEach((r, i) => r.priority = i);
+  const pool = data.credential_pool ??= {};
+  pool[providerId] = rest;
+  return { row, from: index, to };
 }
 
 /** Hermes's `suppress_credential_source`: a list per provider, no duplicates. */

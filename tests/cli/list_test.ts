@@ -27,6 +27,35 @@ Deno.test("list shows rows by priority with index, label, type, id, source and t
   });
 });
 
+Deno.test("list names each row's account when its label does not, never its token", async () => {
+  await withHome(async (home) => {
+    const data = poolStore();
+    const b64 = (v: unknown) => btoa(JSON.stringify(v)).replaceAll("=", "");
+    // deno-lint-ignore no-explicit-any
+    const rows = (data.credential_pool as any)["xai-oauth"];
+    const token = `${b64({ alg: "none" })}.${b64({ sub: "u-9", email: "work@example.com" })}.sig`;
+    rows[0].access_token = token;
+    await writeAuthJson(home, data);
+    const fake = fakeContext(home);
+    assert.equal(await run(fake, (ctx) => list(ctx, "xai-oauth", {})), 0);
+    assert.match(
+      fake.stdout.text,
+      /#2 {2}work +oauth {2}id=bbb222 {2}manual:device_code {2}account=work@example\.com\n/,
+    );
+    assert.match(
+      fake.stdout.text,
+      /#1 {2}me@example\.com .*device_code +← in use\n/,
+      "label is the account",
+    );
+    assert.ok(!fake.stdout.text.includes(token));
+    const json = fakeContext(home, { json: true });
+    await run(json, (ctx) => list(ctx, "xai-oauth", { json: true }));
+    const accounts = JSON.parse(json.stdout.text).providers[0].credentials
+      .map((c: Record<string, unknown>) => c.account);
+    assert.deepEqual(accounts, ["me@example.com", "work@example.com"]);
+  });
+});
+
 Deno.test("list marks a dead row and moves 'in use' to the next healthy one", async () => {
   await withHome(async (home) => {
     const data = poolStore();

@@ -34,7 +34,8 @@ Deno.test("removing the mirror row clears the xAI login and suppresses device_co
       source: "device_code",
     });
     assert.equal(doc.cleared_login, true);
-    assert.equal(doc.suppressed, "device_code");
+    assert.deepEqual(doc.suppressed, ["device_code"]);
+    assert.deepEqual(doc.also_removed, []);
     assert.equal(doc.remaining, 1);
     for (const token of TOKENS) assert.ok(!fake.stdout.text.includes(token));
     const data = await readAuthJson(home);

@@ -19,7 +19,7 @@ function ctxFor(home: string): Pick<Context, "env" | "now"> {
   return { env: (name) => name === "HERMES_HOME" ? home : undefined, now: () => new Date() };
 }
 
-Deno.test("a fresh login: ✓, logged in, expires in 60 min, label, source, active; exit 0", async () => {
+Deno.test("a fresh login: ✓, logged in, expires in 60 min, label, account, source, active; exit 0", async () => {
   await using mock = await startMockXai();
   await using home = await tempHome();
   await seedLogin(home.path, mock);
@@ -27,8 +27,10 @@ Deno.test("a fresh login: ✓, logged in, expires in 60 min, label, source, acti
   assert.equal(result.code, 0);
   assert.equal(
     result.stdout,
-    "✓ xai-oauth  logged in, expires in 60 min · label xai-oauth-oauth-1 · source device_code · " +
-      "active\n",
+    // Hermes labels its mirror row `device_code` when the access token names no e-mail; the
+    // account comes from the login's ID token.
+    "✓ xai-oauth  logged in, expires in 60 min · label device_code · " +
+      "account grok.user@example.com · source device_code · active\n",
   );
   assert.equal(mock.stats.tokenRequests, 1, "status makes no request (the 1 is the seed login)");
 });
@@ -89,6 +91,7 @@ Deno.test("status --json carries every field and no token", async () => {
   assert.equal(body.providers.length, 1);
   const s = body.providers[0];
   assert.deepEqual(Object.keys(s).sort(), [
+    "account",
     "active",
     "credentials",
     "displayName",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startMockXai } from "../mock/xai_mock.ts";
 import { seedLogin } from "../e2e/seed_login.ts";
+import { jwt } from "../hermes/eras.ts";
 import { runCommand } from "./fake_context.ts";
 
 type Json = Record<string, unknown>;
@@ -69,6 +70,43 @@ Deno.test("token on a provider outage serves the still-valid token with a warnin
   assert.equal(mock.stats.refreshes, 3, "tried three times");
 });
 
+/** Replace the stored access token (state and mirror row) with one whose JWT `exp` is `exp`. */
+async function storeAccessTokenExpiring(home: string, exp: number): Promise<string> {
+  const path = join(home, "auth.json");
+  const auth = JSON.parse(await Deno.readTextFile(path));
+  const token = jwt({ iss: "https://auth.x.ai", sub: "xai-user-0001", exp });
+  auth.providers["xai-oauth"].tokens.access_token = token;
+  auth.credential_pool["xai-oauth"][0].access_token = token;
+  await Deno.writeTextFile(path, JSON.stringify(auth));
+  return token;
+}
+
+Deno.test("token never prints a token whose JWT exp has passed, though last_refresh + expires_in says it is valid: it refreshes first", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  await seedLogin(home.path, mock); // last_refresh now, expires_in 3600
+  const expired = await storeAccessTokenExpiring(home.path, Math.floor(Date.now() / 1000) - 60);
+  const result = await runCommand(["token", "xai-oauth"], { env: env(home.path, mock.issuer) });
+  assert.equal(result.code, 0, result.stderr);
+  assert.notEqual(result.stdout.trim(), expired);
+  assert.equal(mock.stats.refreshes, 1);
+  const auth = JSON.parse(await Deno.readTextFile(join(home.path, "auth.json")));
+  assert.equal(result.stdout.trim(), auth.providers["xai-oauth"].tokens.access_token);
+});
+
+Deno.test("token with an expired JWT and the provider down prints nothing and says why (exit 6)", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  await seedLogin(home.path, mock);
+  const expired = await storeAccessTokenExpiring(home.path, Math.floor(Date.now() / 1000) - 60);
+  mock.faults.refreshStatus = 502;
+  const result = await runCommand(["token", "xai-oauth"], { env: env(home.path, mock.issuer) });
+  assert.equal(result.code, 6);
+  assert.equal(result.stdout, "");
+  assert.ok(!result.stderr.includes(expired));
+  assert.match(result.stderr, /HTTP 502/);
+});
+
 Deno.test("token --json on an outage carries the warning inside the one JSON object", async () => {
   await using mock = await startMockXai();
   await using home = await tempHome();
@@ -93,6 +131,56 @@ Deno.test("token on a rejected refresh token exits 3 and prints no token", async
   assert.equal(result.stdout, "");
   assert.match(result.stderr, /rejected the stored refresh token/);
   assert.match(result.stderr, /hermes-auth add xai-oauth/);
+});
+
+Deno.test("token --account picks the named credential; a dead one is exit 3 naming it, no token", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  const tokens = await seedLogin(home.path, mock);
+  const path = join(home.path, "auth.json");
+  const auth = JSON.parse(await Deno.readTextFile(path));
+  const other = jwt({ sub: "other", email: "other@example.com", exp: 4102444800 });
+  auth.credential_pool["xai-oauth"].push(
+    {
+      id: "b0b0b0",
+      label: "other",
+      auth_type: "oauth",
+      priority: 1,
+      source: "manual:device_code",
+      access_token: other,
+      refresh_token: "other-refresh",
+    },
+    {
+      id: "dead00",
+      label: "gone",
+      auth_type: "oauth",
+      priority: 2,
+      source: "manual:device_code",
+      access_token: "",
+      last_status: "dead",
+      last_error_message: "refresh token rejected",
+    },
+  );
+  await Deno.writeTextFile(path, JSON.stringify(auth));
+  const e = env(home.path, mock.issuer);
+  assert.equal(
+    (await runCommand(["token", "xai-oauth"], { env: e })).stdout,
+    `${tokens.access_token}\n`,
+  );
+  for (const target of ["other", "b0b0b0", "#2", "2"]) {
+    const picked = await runCommand(["token", "xai-oauth", "--account", target], { env: e });
+    assert.equal(picked.stdout, `${other}\n`, target);
+  }
+  const json = await runCommand(["token", "--json", "xai-oauth", "--account=OTHER"], { env: e });
+  assert.equal(JSON.parse(json.stdout).access_token, other);
+  const dead = await runCommand(["token", "xai-oauth", "--account", "gone"], { env: e });
+  assert.equal(dead.code, 3);
+  assert.equal(dead.stdout, "");
+  assert.match(dead.stderr, /#3 "gone" \(id=dead00\) no longer works: refresh token rejected/);
+  const none = await runCommand(["token", "xai-oauth", "--account", "nobody"], { env: e });
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /#2 "other" \(id=b0b0b0\)/, "the candidates are listed");
+  assert.equal(mock.stats.refreshes, 0);
 });
 
 Deno.test("refresh forces a new token and prints its expiry, never the token", async () => {

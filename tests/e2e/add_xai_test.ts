@@ -72,18 +72,22 @@ Deno.test("a login stores Hermes's layout 0600 in a 0700 directory, tokens never
   const success = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
   assert.equal(success.event, "success");
   assert.equal(success.index, 1);
+  assert.equal(success.updated, false);
+  assert.equal(success.account, "grok.user@example.com");
 
+  // One pool row of its own (docs/hermes-compat.md): no login state to fork the grant with.
   const auth = await readAuth(home.path);
-  const state = (auth.providers as Json)["xai-oauth"] as Json;
-  const tokens = state.tokens as Json;
-  assert.ok(String(tokens.access_token).split(".").length === 3);
-  assert.ok(tokens.refresh_token);
-  assert.equal(state.auth_mode, "oauth_pkce");
+  assert.equal((auth.providers as Json)["xai-oauth"], undefined);
   assert.equal(auth.active_provider, "xai-oauth");
   const rows = (auth.credential_pool as Json)["xai-oauth"] as Json[];
   assert.equal(rows.length, 1);
   assert.match(String(rows[0].id), /^[0-9a-f]{6}$/);
   assert.equal(rows[0].auth_type, "oauth");
+  assert.equal(rows[0].source, "manual:loopback_pkce");
+  assert.equal(rows[0].label, "grok.user@example.com");
+  const tokens = rows[0];
+  assert.ok(String(tokens.access_token).split(".").length === 3);
+  assert.ok(tokens.refresh_token);
   // xAI demands the challenge again on the token request.
   assert.equal(
     mock.stats.lastTokenParams?.get("code_challenge"),
@@ -92,7 +96,7 @@ Deno.test("a login stores Hermes's layout 0600 in a 0700 directory, tokens never
 
   assert.equal((await Deno.stat(`${home.path}/auth.json`)).mode! & 0o777, 0o600);
   assert.equal((await Deno.stat(home.path)).mode! & 0o777, 0o700);
-  for (const secret of [tokens.access_token, tokens.refresh_token, tokens.id_token]) {
+  for (const secret of [tokens.access_token, tokens.refresh_token]) {
     assert.ok(!result.stdout.includes(String(secret)) && !result.stderr.includes(String(secret)));
   }
   assert.ok(!result.stdout.includes(new URL(callback).searchParams.get("code")!));
@@ -289,7 +293,8 @@ Deno.test("a corrupt auth.json is kept aside as auth.json.corrupt, then the logi
   const result = await cli.done();
   assert.equal(result.code, 0, result.stderr);
   assert.equal(await Deno.readTextFile(`${home.path}/auth.json.corrupt`), "{ this is not json");
-  assert.ok(((await readAuth(home.path)).providers as Json)["xai-oauth"]);
+  const pool = (await readAuth(home.path)).credential_pool as Record<string, Json[]>;
+  assert.equal(pool["xai-oauth"].length, 1);
 });
 
 Deno.test("unknown keys and another provider's data survive a login", async () => {

@@ -181,7 +181,7 @@ Deno.test({
     );
     const auth = JSON.parse(await Deno.readTextFile(`${home.path}/auth.json`));
     assert.equal(auth.active_provider, "xai-oauth");
-    assert.ok(auth.providers["xai-oauth"].tokens.refresh_token);
+    assert.ok(auth.credential_pool["xai-oauth"][0].refresh_token);
     assert.equal(mock.stats.codeExchanges, 1);
   },
 });

@@ -104,7 +104,7 @@ Deno.test({
     assert.equal(status.code, 0, screen);
     assert.match(screen, /"event":"success"/);
     const auth = JSON.parse(await Deno.readTextFile(`${home.path}/auth.json`));
-    assert.ok(auth.providers["xai-oauth"].tokens.refresh_token);
+    assert.ok(auth.credential_pool["xai-oauth"][0].refresh_token);
     assert.equal(mock.stats.codeExchanges, 1);
   },
 });
@@ -305,15 +305,16 @@ async function deviceRun(
   return { result, device, auth, polls: mock.stats.devicePolls };
 }
 
-Deno.test("device code: pending, then approved, stores auth_mode oauth_device_code", async () => {
+Deno.test("device code: pending, then approved, stores a manual:device_code row", async () => {
   const { result, device, auth, polls } = await deviceRun(() => {}, (mock, code) => {
     setTimeout(() => mock.approveDevice(code), 700);
   });
   assert.equal(result.code, 0, result.stderr);
   assert.match(String(device.verification_uri), /\/oauth2\/device$/);
   assert.ok(polls >= 2, `polled ${polls} times`);
-  assert.equal(auth.providers["xai-oauth"].auth_mode, "oauth_device_code");
-  assert.ok(!result.stdout.includes(auth.providers["xai-oauth"].tokens.access_token));
+  const [row] = auth.credential_pool["xai-oauth"];
+  assert.equal(row.source, "manual:device_code");
+  assert.ok(!result.stdout.includes(row.access_token));
 });
 
 Deno.test("device code: slow_down makes the CLI wait longer, then it succeeds", async () => {

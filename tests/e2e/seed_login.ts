@@ -1,7 +1,11 @@
 /**
  * A real xAI login against the mock, made in-process (no browser, no CLI
- * process) and stored in auth.json exactly as `add` stores it, so token and
- * refresh tests start from a known credential in a few milliseconds.
+ * process) and stored in auth.json, so token and refresh tests start from a
+ * known credential in a few milliseconds. By default it is stored as
+ * Hermes's own login leaves it — `providers["xai-oauth"]` plus the
+ * `device_code` row today's `load_pool` seeds from it (tests/hermes/eras.ts)
+ * —, the layout whose refresh must keep state and row in step; `layout:
+ * "hermes-auth"` stores it as `add` does, as one `manual:` pool row.
  *
  * @module
  */
@@ -17,6 +21,7 @@ import { xai } from "../../lib/providers/xai.ts";
 import { updateAuthFile } from "../../lib/store/auth_store.ts";
 import { applyLogin } from "../../lib/store/credentials.ts";
 import type { MockXai } from "../mock/xai_mock.ts";
+import { hermesLogin } from "../hermes/eras.ts";
 
 /** Options of {@link seedLogin}. */
 export interface SeedOptions {
@@ -28,6 +33,8 @@ export interface SeedOptions {
    * 3600 s tokens, 3570 leaves 30 s: due for a refresh, not yet expired.
    */
   ageSeconds?: number;
+  /** `hermes` (default): Hermes's login state and its mirror row; `hermes-auth`: what `add` writes. */
+  layout?: "hermes" | "hermes-auth";
 }
 
 /** Log in to the mock and store the login under `home`; returns the tokens. */
@@ -46,6 +53,20 @@ export async function seedLogin(
   const callback = await mock.approve(authorizationUrl(server, pending).href);
   const tokens = await exchangeCode(server, new URL(callback), pending);
   const at = new Date(Date.now() - (options.ageSeconds ?? 0) * 1000);
+  const tokenEndpoint = options.tokenEndpoint ?? server.as.token_endpoint!;
+  if (options.layout !== "hermes-auth") {
+    await updateAuthFile(home, (data) => {
+      const file = hermesLogin("device_code", {
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token ?? "",
+        id_token: tokens.id_token,
+        expires_in: tokens.expires_in,
+        token_type: tokens.token_type,
+      }, { now: at, file: data, tokenEndpoint });
+      Object.assign(data, file);
+    });
+    return tokens;
+  }
   await updateAuthFile(home, (data) =>
     applyLogin(data, {
       provider: xai,
@@ -53,7 +74,7 @@ export async function seedLogin(
       authMode: "oauth_pkce",
       discovery: {
         authorization_endpoint: server.as.authorization_endpoint!,
-        token_endpoint: options.tokenEndpoint ?? server.as.token_endpoint!,
+        token_endpoint: tokenEndpoint,
       },
       redirectUri: pending.redirectUri,
       clientId: server.client.client_id,

@@ -27,9 +27,9 @@ function poolRows(auth: Json): Json[] {
   return ((auth.credential_pool as Json | undefined)?.[ID] as Json[] | undefined) ?? [];
 }
 
-/** The tokens as stored, whichever layout the generic storage settles on. */
+/** The tokens as stored: the login's own pool row, or a login state when there is one. */
 function storedTokens(auth: Json): { access: string; refresh: string } {
-  const state = loginState(auth)!;
+  const state = loginState(auth) ?? poolRows(auth)[0];
   const tokens = (state.tokens as Json | undefined) ?? state;
   return { access: String(tokens.access_token), refresh: String(tokens.refresh_token) };
 }
@@ -263,7 +263,7 @@ Deno.test("device code against oidc-provider: the code approved on the server's 
   const result = await cli.done();
   assert.equal(result.code, 0, result.stderr);
   const auth = await readAuth(home.path);
-  assert.equal(loginState(auth)?.auth_mode, "oauth_device_code");
+  assert.equal(poolRows(auth)[0]?.source, "manual:device_code");
   assert.ok(storedTokens(auth).refresh);
   assert.deepEqual(server.stats.tokenGrants, ["urn:ietf:params:oauth:grant-type:device_code"]);
 });

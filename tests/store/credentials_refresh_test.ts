@@ -10,6 +10,7 @@ import {
   readLogin,
   storedIssuer,
 } from "../../lib/store/credentials.ts";
+import { hermesLogin } from "../hermes/eras.ts";
 
 const NOW = new Date("2025-06-01T12:00:00.250Z");
 const LATER = new Date("2025-06-01T12:59:00Z");
@@ -54,10 +55,13 @@ function xaiLogin(overrides: Partial<LoginRecord> = {}): LoginRecord {
   };
 }
 
+/** Hermes's own xAI login: `providers["xai-oauth"]` and the `device_code` row it seeds. */
 function xaiFile(): AuthFile {
-  const data = emptyAuthFile();
-  applyLogin(data, xaiLogin());
-  return data;
+  const { tokens } = xaiLogin();
+  return hermesLogin("device_code", {
+    ...tokens,
+    refresh_token: tokens.refresh_token!,
+  }, { now: NOW }) as AuthFile;
 }
 
 function row(fields: Partial<PoolRow> & { id: string }): PoolRow {

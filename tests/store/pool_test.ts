@@ -5,6 +5,7 @@ import {
   findRow,
   hasProviderState,
   logoutProvider,
+  moveRow,
   pooledProviders,
   poolEntries,
   poolRows,
@@ -159,7 +160,8 @@ Deno.test("removing a manual row renumbers the rest and leaves the login state a
   const removed = removeRow(data, "xai-oauth", "bbb222");
   assert.equal(removed.index, 2);
   assert.equal(removed.clearedLogin, false);
-  assert.equal(removed.suppressed, null);
+  assert.deepEqual(removed.suppressed, []);
+  assert.deepEqual(removed.alsoRemoved, []);
   assert.equal(removed.remaining, 2);
   assert.deepEqual(
     data.credential_pool!["xai-oauth"].map((r) => [r.id, r.priority]),
@@ -174,7 +176,7 @@ Deno.test("removing the row that mirrors the login state clears it and suppresse
   const removed = removeRow(data, "xai-oauth", "#1");
   assert.equal(removed.row.id, "aaa111");
   assert.equal(removed.clearedLogin, true);
-  assert.equal(removed.suppressed, "device_code");
+  assert.deepEqual(removed.suppressed, ["device_code"]);
   assert.equal(data.providers["xai-oauth"], undefined);
   assert.ok(data.providers.spotify, "other providers are untouched");
   assert.deepEqual(data.suppressed_sources, {
@@ -189,6 +191,49 @@ Deno.test("removing the row that mirrors the login state clears it and suppresse
   legacy.suppressed_sources = { "xai-oauth": { claude_code: true } };
   removeRow(legacy, "xai-oauth", "aaa111");
   assert.deepEqual(legacy.suppressed_sources, { "xai-oauth": ["claude_code", "device_code"] });
+});
+
+Deno.test("removing the loopback era's mirror row clears the login and suppresses loopback_pkce", () => {
+  const data = store();
+  data.credential_pool!["xai-oauth"][1].source = "loopback_pkce";
+  const removed = removeRow(data, "xai-oauth", "aaa111");
+  assert.equal(removed.clearedLogin, true);
+  assert.deepEqual(removed.suppressed, ["loopback_pkce"]);
+  assert.equal(data.providers["xai-oauth"], undefined);
+  assert.deepEqual(data.suppressed_sources, {
+    nous: ["device_code"],
+    "xai-oauth": ["loopback_pkce"],
+  });
+});
+
+Deno.test("moveRow puts a row at the position asked for and renumbers, as Hermes's auth priority does", () => {
+  const data = store();
+  const moved = moveRow(data, "xai-oauth", "ccc333", 1);
+  assert.deepEqual([moved.from, moved.to, moved.row.id], [3, 1, "ccc333"]);
+  assert.deepEqual(
+    data.credential_pool!["xai-oauth"].map((r) => [r.id, r.priority]),
+    [["ccc333", 0], ["aaa111", 1], ["bbb222", 2]],
+  );
+  // Past the end is clamped to the last place.
+  assert.equal(moveRow(data, "xai-oauth", "ccc333", 9).to, 3);
+  assert.deepEqual(poolRows(data, "xai-oauth").map((r) => r.id), ["aaa111", "bbb222", "ccc333"]);
+  assert.throws(() => moveRow(data, "xai-oauth", "nobody", 1), (e) => isAuthError(e, "usage"));
+});
+
+Deno.test("each row names its account: its own token's, or for the mirror the login state's", () => {
+  const b64 = (v: unknown) => btoa(JSON.stringify(v)).replaceAll("=", "");
+  const data = store();
+  (data.providers["xai-oauth"].tokens as Record<string, unknown>).id_token = `${
+    b64({ alg: "none" })
+  }.${b64({ sub: "u-1", email: "state@example.com" })}.x`;
+  data.credential_pool!["xai-oauth"][0].access_token = `${b64({ alg: "none" })}.${
+    b64({ sub: "u-3" })
+  }.x`;
+  assert.deepEqual(poolEntries(data, XAI, NOW).map((e) => [e.row.id, e.account]), [
+    ["aaa111", "state@example.com"],
+    ["bbb222", null],
+    ["ccc333", "u-3"],
+  ]);
 });
 
 Deno.test("a failed removal changes nothing", () => {
