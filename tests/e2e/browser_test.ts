@@ -455,7 +455,8 @@ Deno.test({
       assert.doesNotMatch(screen, /that looks like a bare code|state mismatch|iss/);
       assert.equal(mock.stats.codeExchanges, 1);
       const auth = JSON.parse(await Deno.readTextFile(`${home.path}/auth.json`));
-      assert.ok(auth.providers["xai-oauth"].tokens.refresh_token);
+      // A login of its own: one pool row with a refresh token (docs/hermes-compat.md).
+      assert.ok(auth.credential_pool["xai-oauth"][0].refresh_token);
     } finally {
       if (!finished) {
         try {
