@@ -1,7 +1,11 @@
 /**
  * The only place (with lib/cli) that talks to the terminal: human text on
  * stderr, data on stdout, or one JSON object per line with `--json`.
- * Colours are off when NO_COLOR is set or the stream is not a terminal.
+ * Colour is decided for each stream on its own (`hermes-auth status | grep`
+ * from a terminal must get plain data while the warnings on stderr stay
+ * coloured): {@link Output.style} styles stderr text, {@link Output.dataStyle}
+ * stdout data, and each is plain unless its stream may have colour (see
+ * {@link colorAllowed}).
  * Every line passes through a redactor that blanks registered secrets, a
  * last line of defence behind "never format a token into a message".
  *
@@ -17,9 +21,21 @@ export interface SyncWriter {
 /** Options of {@link Output}. */
 export interface OutputOptions {
   json: boolean;
-  color: boolean;
+  /** Colour on both streams, or per stream. */
+  color: boolean | { stdout: boolean; stderr: boolean };
   stdout: SyncWriter;
   stderr: SyncWriter;
+}
+
+/**
+ * May a stream carry colour: it is a terminal, `NO_COLOR` is unset or empty
+ * (https://no-color.org) and `TERM` is not `dumb`.
+ */
+export function colorAllowed(
+  isTerminal: boolean,
+  env: (name: string) => string | undefined,
+): boolean {
+  return isTerminal && !env("NO_COLOR") && env("TERM") !== "dumb";
 }
 
 const encoder = new TextEncoder();
@@ -55,20 +71,28 @@ const STYLES = {
 /** Styling functions; identity when colour is off. */
 export type Styles = { [K in keyof typeof STYLES]: (s: string) => string };
 
+function styles(color: boolean): Styles {
+  return Object.fromEntries(Object.entries(STYLES).map(([k, f]) => [k, f(color)])) as Styles;
+}
+
 /** Human or JSON rendering for one command run. */
 export class Output {
   readonly json: boolean;
+  /** Styles for human text on stderr ({@link info}, {@link warn}, …). */
   readonly style: Styles;
+  /** Styles for data on stdout ({@link data}): plain when stdout is a pipe or a file. */
+  readonly dataStyle: Styles;
   #opts: OutputOptions;
   #secrets = new Set<string>();
 
   constructor(options: OutputOptions) {
     this.#opts = options;
     this.json = options.json;
-    const color = options.color && !options.json;
-    this.style = Object.fromEntries(
-      Object.entries(STYLES).map(([k, f]) => [k, f(color)]),
-    ) as Styles;
+    const color = typeof options.color === "boolean"
+      ? { stdout: options.color, stderr: options.color }
+      : options.color;
+    this.style = styles(color.stderr && !options.json);
+    this.dataStyle = styles(color.stdout && !options.json);
   }
 
   /** Never print this value (tokens, codes, verifiers); it is replaced by `[redacted]`. */

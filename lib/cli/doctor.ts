@@ -569,7 +569,7 @@ function render(
   exit: number,
 ): void {
   const out = ctx.out;
-  const { green, yellow, red, dim, bold } = out.style;
+  const { green, yellow, red, dim, bold } = out.dataStyle;
   const mark: Record<Level, string> = {
     ok: green("✓"),
     info: dim("·"),

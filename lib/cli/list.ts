@@ -104,7 +104,7 @@ export async function list(
     if (i > 0) out.data("");
     const count = group.entries.length;
     out.data(
-      `${out.style.bold(group.id)} — ${group.displayName} (${count} credential${
+      `${out.dataStyle.bold(group.id)} — ${group.displayName} (${count} credential${
         count === 1 ? "" : "s"
       }):`,
     );

@@ -132,13 +132,14 @@ function providerStatus(
 export function renderStatus(out: Output, statuses: ProviderStatus[]): void {
   const width = Math.max(0, ...statuses.map((s) => s.provider.length));
   for (const s of statuses) {
-    const mark = s.usable ? out.style.green("✓") : out.style.yellow("⚠");
-    out.data(`${mark} ${out.style.bold(s.provider.padEnd(width))}  ${describe(s)}`);
+    const style = out.dataStyle;
+    const mark = s.usable ? style.green("✓") : style.yellow("⚠");
+    out.data(`${mark} ${style.bold(s.provider.padEnd(width))}  ${describe(s)}`);
     if (!s.usable && s.lastError) {
       const when = s.lastError.at ? ` (${s.lastError.at})` : "";
       out.data(`    last error${when}: ${s.lastError.message}`);
     }
-    if (s.fix) out.data(`    ${out.style.dim("→")} ${s.fix}`);
+    if (s.fix) out.data(`    ${style.dim("→")} ${s.fix}`);
   }
 }
 
