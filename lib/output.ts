@@ -56,6 +56,30 @@ function writeAll(w: SyncWriter, text: string): void {
   }
 }
 
+/** Control characters, and the bidi controls that reorder how a line reads. */
+// deno-lint-ignore no-control-regex -- control characters are what is being matched
+const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` safe to show on a terminal: control characters become visible
+ * escapes (`\n`, `\t`, `\x1b`, `\u202e`), so a stored value (a label Hermes
+ * or a provider wrote, an error message from a server) cannot move the
+ * cursor, recolour the screen or hide part of a line. `keep` names
+ * characters to leave as they are (e.g. `"\n"` for multi-line text).
+ */
+export function printable(text: string, keep = ""): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    if (keep.includes(c)) return c;
+    if (c === "\n") return "\\n";
+    if (c === "\r") return "\\r";
+    if (c === "\t") return "\\t";
+    const code = c.charCodeAt(0);
+    return code < 0x100
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
 function sgr(open: number, close: number) {
   return (on: boolean) => (s: string) => on ? `\x1b[${open}m${s}\x1b[${close}m` : s;
 }

@@ -1,7 +1,7 @@
 /** Output: human text vs JSON, colours, redaction, closed pipes. */
 import assert from "node:assert/strict";
 import { AuthError, Exit } from "../lib/errors.ts";
-import { colorAllowed, Output, type SyncWriter } from "../lib/output.ts";
+import { colorAllowed, Output, printable, type SyncWriter } from "../lib/output.ts";
 
 class Sink implements SyncWriter {
   text = "";
@@ -84,6 +84,14 @@ Deno.test("colorAllowed: a terminal, NO_COLOR unset or empty, TERM not dumb", ()
   // https://no-color.org: only a NO_COLOR that is present and not empty counts.
   assert.equal(colorAllowed(true, env({ NO_COLOR: "" })), true);
   assert.equal(colorAllowed(true, env({ TERM: "dumb" })), false);
+});
+
+Deno.test("printable escapes control and bidi characters, keeps the rest, and keeps what it is told", () => {
+  assert.equal(
+    printable("evil\x1b[31m\nx\t\r\x07\x7f\u202e ü ✓"),
+    "evil\\x1b[31m\\nx\\t\\r\\x07\\x7f\\u202e ü ✓",
+  );
+  assert.equal(printable("a\nb\x1b", "\n"), "a\nb\\x1b");
 });
 
 Deno.test("a closed pipe stops output quietly instead of crashing (add --json | head -1)", () => {

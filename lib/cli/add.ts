@@ -27,6 +27,7 @@ import {
 } from "../oauth/authcode.ts";
 import { providerBaseUrl, type ProviderServer, resolveServer } from "../oauth/server.ts";
 import type { TokenSet } from "../oauth/tokens.ts";
+import { printable } from "../output.ts";
 import type { ProviderSpec, RedirectSpec } from "../providers/types.ts";
 import { openBrowser } from "../remote/browser.ts";
 import { defaultProbe, detectSession, type SessionVerdict } from "../remote/session.ts";
@@ -538,6 +539,8 @@ function reportSuccess(
     path,
   });
   out.success(`Logged in to ${provider.displayName}`);
-  if (row) out.info(`Added ${provider.id} OAuth credential #${row.index}: "${row.label}"`);
+  if (row) {
+    out.info(`Added ${provider.id} OAuth credential #${row.index}: "${printable(row.label)}"`);
+  }
   out.info(out.style.dim(`Saved to ${path}`));
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { Exit } from "../errors.ts";
+import { printable } from "../output.ts";
 import { builtinProviders } from "../providers/mod.ts";
 import { readAuthFile } from "../store/auth_store.ts";
 import { pooledProviders, poolEntries, type PoolEntry } from "../store/pool.ts";
@@ -134,13 +135,16 @@ function listed(entry: PoolEntry): ListedCredential {
 
 /** Aligned lines: `  #1  label  oauth  id=a1b2c3  device_code  [status]  ← in use`. */
 function table(entries: PoolEntry[], now: Date): string[] {
-  const cells = entries.map((entry) => [
-    `#${entry.index}`,
-    String(entry.row.label ?? ""),
-    String(entry.row.auth_type ?? ""),
-    `id=${entry.row.id}`,
-    String(entry.row.source ?? ""),
-  ]);
+  // Every cell comes from auth.json, which Hermes writes too: escaped, never run by the terminal.
+  const cells = entries.map((entry) =>
+    [
+      `#${entry.index}`,
+      String(entry.row.label ?? ""),
+      String(entry.row.auth_type ?? ""),
+      `id=${entry.row.id}`,
+      String(entry.row.source ?? ""),
+    ].map((cell) => printable(cell))
+  );
   const widths = cells[0].map((_, col) => Math.max(...cells.map((row) => row[col].length)));
   return entries.map((entry, i) => {
     const columns = cells[i].map((cell, col) => cell.padEnd(widths[col])).join("  ");
@@ -162,7 +166,7 @@ function statusText(entry: PoolEntry, now: Date): string {
       return "[no token]";
     case "dead": {
       const why = typeof row.last_error_message === "string" && row.last_error_message
-        ? `: ${row.last_error_message}`
+        ? `: ${printable(row.last_error_message)}`
         : "";
       return `[dead${why}; log in again]`;
     }

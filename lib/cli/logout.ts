@@ -11,6 +11,7 @@
  * @module
  */
 import { Exit, isAuthError } from "../errors.ts";
+import { printable } from "../output.ts";
 import { providerIdOf } from "../store/active_provider.ts";
 import { readAuthFile } from "../store/auth_store.ts";
 import { configFilePath, getConfigValue, readConfig, updateConfig } from "../store/config.ts";
@@ -71,7 +72,9 @@ export async function logout(
     if (result.login) out.info(`  removed the ${provider.id} login state from auth.json`);
     for (const { index, row } of result.rows) {
       out.info(
-        `  removed credential #${index} (${JSON.stringify(String(row.label))}, id=${row.id})`,
+        `  removed credential #${index} (${printable(JSON.stringify(String(row.label)))}, id=${
+          printable(String(row.id))
+        })`,
       );
     }
     if (result.wasActive) out.info("  auth.json active_provider is no longer set");

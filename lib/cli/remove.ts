@@ -7,6 +7,7 @@
  * @module
  */
 import { Exit } from "../errors.ts";
+import { printable } from "../output.ts";
 import { readAuthFile } from "../store/auth_store.ts";
 import { findRow, removeRow } from "../store/pool.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
@@ -49,8 +50,8 @@ export async function remove(
   });
   out.success(
     `Removed ${provider.id} credential #${index} (${
-      JSON.stringify(String(row.label))
-    }, id=${row.id})`,
+      printable(JSON.stringify(String(row.label)))
+    }, id=${printable(String(row.id))})`,
   );
   if (result.clearedLogin) {
     out.info(

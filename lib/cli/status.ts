@@ -11,7 +11,7 @@
  * @module
  */
 import { Exit } from "../errors.ts";
-import type { Output } from "../output.ts";
+import { type Output, printable } from "../output.ts";
 import { builtinProviders } from "../providers/mod.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { readAuthFile } from "../store/auth_store.ts";
@@ -137,7 +137,7 @@ export function renderStatus(out: Output, statuses: ProviderStatus[]): void {
     out.data(`${mark} ${style.bold(s.provider.padEnd(width))}  ${describe(s)}`);
     if (!s.usable && s.lastError) {
       const when = s.lastError.at ? ` (${s.lastError.at})` : "";
-      out.data(`    last error${when}: ${s.lastError.message}`);
+      out.data(`    last error${when}: ${printable(s.lastError.message)}`);
     }
     if (s.fix) out.data(`    ${style.dim("→")} ${s.fix}`);
   }
@@ -149,8 +149,9 @@ function describe(s: ProviderStatus): string {
     parts.push(s.lastError ? "not logged in: the login is no longer valid" : "not logged in");
   } else {
     parts.push(`logged in, ${expiryText(s)}`);
-    if (s.label) parts.push(`label ${s.label}`);
-    if (s.source) parts.push(`source ${s.source}`);
+    // Stored by Hermes or taken from the provider's token: shown, never run by the terminal.
+    if (s.label) parts.push(`label ${printable(s.label)}`);
+    if (s.source) parts.push(`source ${printable(s.source)}`);
     if (s.credentials > 1) parts.push(`${s.credentials} credentials`);
   }
   if (s.active) parts.push("active");
