@@ -41,6 +41,7 @@ import { defaultProbe, detectSession, type SessionVerdict } from "../remote/sess
 import { type ActiveProvider, resolveActiveProvider } from "../store/active_provider.ts";
 import { readAuthFile } from "../store/auth_store.ts";
 import { configFilePath, getConfigValue, readConfig } from "../store/config.ts";
+import { diagnose, type PathProblem } from "../store/fs_errors.ts";
 import { authFilePath, hermesHome, lockFilePath } from "../store/paths.ts";
 import type { Context } from "./context.ts";
 import { allKnownProviders } from "./providers.ts";
@@ -300,22 +301,24 @@ async function homeChecks(home: string, os: typeof Deno.build.os): Promise<Check
         message: `${home} does not exist yet; the first login creates it (mode 700)`,
       }];
     }
+    // A parent that is a file (ENOTDIR), one we may not enter…: say which.
+    const problem = await diagnose(home, home, error, "read");
     return [{
       section: "files",
       name: "HERMES_HOME",
       level: "fail",
-      message: `${home} cannot be examined: ${(error as Error).message}`,
-      fix:
-        `Point HERMES_HOME at a directory of yours, or check the path above it (ls -ld ${home}).`,
+      message: `${home} cannot be used: ${problem.reason}`,
+      fix: problem.fix,
     }];
   }
   if (!info.isDirectory) {
+    const problem = await diagnose(home, home, undefined, "read");
     return [{
       section: "files",
       name: "HERMES_HOME",
       level: "fail",
-      message: `${home} is not a directory`,
-      fix: `Move it aside (mv ${home} ${home}.bak) or point HERMES_HOME elsewhere.`,
+      message: problem.reason,
+      fix: problem.fix,
     }];
   }
   const checks: Check[] = [];
@@ -342,8 +345,8 @@ async function homeChecks(home: string, os: typeof Deno.build.os): Promise<Check
       section: "files",
       name: "HERMES_HOME writable",
       level: "fail",
-      message: `${home} is not writable: ${writable}`,
-      fix: `Make it writable by you (ls -ld ${home}), or point HERMES_HOME at a directory that is.`,
+      message: `${home} cannot be written: ${writable.reason}`,
+      fix: writable.fix,
     });
   }
   try {
@@ -365,8 +368,8 @@ async function homeChecks(home: string, os: typeof Deno.build.os): Promise<Check
   return checks;
 }
 
-/** Create and remove a scratch file; null when that works, else the reason. */
-async function probeWritable(dir: string): Promise<string | null> {
+/** Create and remove a scratch file; null when that works, else what stops it. */
+async function probeWritable(dir: string): Promise<PathProblem | null> {
   const path = join(dir, `.hermes-auth-doctor-${crypto.randomUUID().slice(0, 8)}`);
   try {
     const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
@@ -374,7 +377,7 @@ async function probeWritable(dir: string): Promise<string | null> {
     await Deno.remove(path);
     return null;
   } catch (error) {
-    return (error as Error).message;
+    return await diagnose(dir, path, error, "write");
   }
 }
 
@@ -387,13 +390,33 @@ async function authFileChecks(
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
-  } catch {
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return {
+        checks: [{
+          section: "files",
+          name: "auth.json",
+          level: "info",
+          message: `${path} does not exist yet: nobody has logged in here`,
+        }],
+        activeProvider: undefined,
+      };
+    }
+    return {
+      checks: [await unreadable(home, path, "auth.json", error)],
+      activeProvider: undefined,
+    };
+  }
+  if (!info.isFile) {
+    // A mode check of a directory would talk about "your tokens" in something that holds none.
+    const problem = await diagnose(home, path, undefined, "read");
     return {
       checks: [{
         section: "files",
         name: "auth.json",
-        level: "info",
-        message: `${path} does not exist yet: nobody has logged in here`,
+        level: "fail",
+        message: `${path} ${info.isDirectory ? "is a directory, not a file" : "is not a file"}`,
+        fix: problem.fix,
       }],
       activeProvider: undefined,
     };
@@ -460,11 +483,40 @@ async function authFileChecks(
   return { checks, activeProvider };
 }
 
+/** A file under the home that cannot even be looked at (its stat failed for another reason than "missing"). */
+async function unreadable(
+  home: string,
+  path: string,
+  name: string,
+  error: unknown,
+): Promise<Check> {
+  if (error instanceof Deno.errors.NotADirectory) {
+    // HERMES_HOME (or a parent) is a file: already the ✗ above, the cause of this one.
+    return {
+      section: "files",
+      name,
+      level: "info",
+      message: `${path} cannot exist while HERMES_HOME is not a directory (see above)`,
+    };
+  }
+  const problem = await diagnose(home, path, error, "read");
+  return {
+    section: "files",
+    name,
+    level: "fail",
+    message: `${path} cannot be read: ${problem.reason}`,
+    fix: problem.fix,
+  };
+}
+
 async function configCheck(home: string): Promise<{ check: Check; provider: unknown }> {
   const path = configFilePath(home);
   try {
     await Deno.lstat(path);
-  } catch {
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      return { check: await unreadable(home, path, "config.yaml", error), provider: undefined };
+    }
     return {
       check: {
         section: "files",

@@ -40,6 +40,7 @@ import {
   storedIssuer,
   type StoredToken,
 } from "../store/credentials.ts";
+import { guardWrite } from "../store/fs_errors.ts";
 import { type HeldLock, withLock } from "../store/lock.ts";
 import { authFilePath, lockFilePath } from "../store/paths.ts";
 import type { TokenSet } from "./tokens.ts";
@@ -72,7 +73,7 @@ export interface AccessTokenOptions {
   force?: boolean;
   /**
    * When a due refresh fails for a passing reason (network, 5xx, lock wait,
-   * no refresh token), return the current token if it has not expired yet,
+   * no refresh token, a home that cannot be written), return the current token if it has not expired yet,
    * with the failure in {@link AccessToken.staleBecause}. Default false.
    */
   allowStale?: boolean;
@@ -113,22 +114,29 @@ export async function getAccessToken(
   }
   let latest = seen;
   try {
-    return await withLock(lockFilePath(options.home), async (lock) => {
-      latest = await readCredential(provider, options.home, now());
-      if (!options.force) {
-        const changed = latest.login.accessToken !== seen.login.accessToken;
-        // Compare tokens, not expiry: with lifetimes shorter than the skew, a token another
-        // process has just fetched is already "due", and refreshing it again would turn N
-        // waiting processes into N requests.
-        if (changed && !expired(latest.login, now())) {
-          return handOut(latest.login, "refreshed_elsewhere");
-        }
-        if (!refreshDue(latest.login, now(), provider.refreshSkewSeconds)) {
-          return handOut(latest.login, "stored");
-        }
-      }
-      return await refreshLocked(provider, latest, options, now, lock);
-    }, { timeoutMs: options.lockTimeoutMs, signal: options.signal });
+    // The lock file is written too: a read-only or unwritable home fails here, before any
+    // request, as auth_write_failed (and `token` can still hand out the current token).
+    return await guardWrite(
+      options.home,
+      lockFilePath(options.home),
+      () =>
+        withLock(lockFilePath(options.home), async (lock) => {
+          latest = await readCredential(provider, options.home, now());
+          if (!options.force) {
+            const changed = latest.login.accessToken !== seen.login.accessToken;
+            // Compare tokens, not expiry: with lifetimes shorter than the skew, a token another
+            // process has just fetched is already "due", and refreshing it again would turn N
+            // waiting processes into N requests.
+            if (changed && !expired(latest.login, now())) {
+              return handOut(latest.login, "refreshed_elsewhere");
+            }
+            if (!refreshDue(latest.login, now(), provider.refreshSkewSeconds)) {
+              return handOut(latest.login, "stored");
+            }
+          }
+          return await refreshLocked(provider, latest, options, now, lock);
+        }, { timeoutMs: options.lockTimeoutMs, signal: options.signal }),
+    );
   } catch (e) {
     if (
       options.allowStale && e instanceof AuthError && isPassing(e) &&
@@ -161,7 +169,8 @@ export function expired(login: StoredToken, now: Date): boolean {
 
 /** Failures after which the current token may still be handed out. */
 function isPassing(e: AuthError): boolean {
-  return ["network_error", "provider_error", "lock_timeout", "not_refreshable"].includes(e.code);
+  return ["network_error", "provider_error", "lock_timeout", "not_refreshable", "auth_write_failed"]
+    .includes(e.code);
 }
 
 function handOut(login: StoredToken, origin: AccessToken["origin"]): AccessToken {

@@ -10,6 +10,7 @@
 
 import { AuthError, type AuthErrorOptions } from "../errors.ts";
 import { ensurePrivateDir, tightenPrivateDir, writeFileAtomic } from "./atomic.ts";
+import { guardWrite, isFsError, readError } from "./fs_errors.ts";
 import { type HeldLock, withLock } from "./lock.ts";
 import { authFilePath, lockFilePath } from "./paths.ts";
 import { isoUtc } from "./timestamps.ts";
@@ -116,7 +117,7 @@ export function serializeAuthFile(data: AuthFile): string {
  * cannot be read.
  */
 export async function readAuthFile(home: string): Promise<{ data: AuthFile; corrupt: boolean }> {
-  const bytes = await readBytes(authFilePath(home));
+  const bytes = await readBytes(home, authFilePath(home));
   if (bytes === null) return { data: emptyAuthFile(), corrupt: false };
   try {
     return { data: parseAuthFile(decode(bytes)), corrupt: false };
@@ -146,6 +147,11 @@ export interface UpdateAuthFileOptions {
  * rethrown; when it returns, `updated_at` is set and the file is written
  * atomically, 0600, as 2-space JSON with a trailing newline. Returns what
  * `mutate` returned.
+ *
+ * When the home, the lock or the file cannot be written (a read-only or full
+ * disk, a HERMES_HOME that is a file, an auth.json that is a directory…),
+ * throws AuthError `auth_write_failed` saying so (lib/store/fs_errors.ts);
+ * nothing is written then.
  */
 export async function updateAuthFile<T>(
   home: string,
@@ -153,25 +159,46 @@ export async function updateAuthFile<T>(
   options: UpdateAuthFileOptions = {},
 ): Promise<T> {
   const now = options.now ?? (() => new Date());
-  await ensurePrivateDir(home);
+  const path = authFilePath(home);
+  await guardWrite(home, home, () => ensurePrivateDir(home));
   await tightenPrivateDir(home);
-  return await withLock(lockFilePath(home), async () => {
-    const path = authFilePath(home);
-    const bytes = await readBytes(path);
-    let data = emptyAuthFile();
-    if (bytes !== null) {
-      try {
-        data = parseAuthFile(decode(bytes));
-      } catch (error) {
-        if (!(error instanceof AuthFileError)) throw error;
-        await copyAside(path, bytes, now());
+  const locked = () =>
+    withLock(lockFilePath(home), async () => {
+      const bytes = await readBytes(home, path);
+      let data = emptyAuthFile();
+      if (bytes !== null) {
+        try {
+          data = parseAuthFile(decode(bytes));
+        } catch (error) {
+          if (!(error instanceof AuthFileError)) throw error;
+          await guardWrite(home, corruptCopyPath(home), () => copyAside(path, bytes, now()));
+        }
       }
-    }
-    const result = await mutate(data);
-    data.updated_at = isoUtc(now());
-    await writeFileAtomic(path, serializeAuthFile(data), { mode: 0o600 });
-    return result;
-  }, { timeoutMs: options.timeoutMs, lock: options.lock });
+      let result: T;
+      try {
+        result = await mutate(data);
+      } catch (error) {
+        // The caller's own failure, whatever it is: not a write failure to explain.
+        throw new MutateFailure(error);
+      }
+      data.updated_at = isoUtc(now());
+      await guardWrite(
+        home,
+        path,
+        () => writeFileAtomic(path, serializeAuthFile(data), { mode: 0o600 }),
+      );
+      return result;
+    }, { timeoutMs: options.timeoutMs, lock: options.lock });
+  try {
+    return await guardWrite(home, lockFilePath(home), locked);
+  } catch (error) {
+    throw error instanceof MutateFailure ? error.error : error;
+  }
+}
+
+/** Carries an error `mutate` threw past the write-failure mapping, unchanged. */
+class MutateFailure {
+  constructor(readonly error: unknown) {}
 }
 
 /** Where {@link updateAuthFile} keeps a copy of an unusable auth.json. */
@@ -208,19 +235,15 @@ async function copyAside(path: string, bytes: Uint8Array, at: Date): Promise<str
   );
 }
 
-async function readBytes(path: string): Promise<Uint8Array | null> {
+async function readBytes(home: string, path: string): Promise<Uint8Array | null> {
   try {
     return await Deno.readFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
-    throw new AuthFileError(
-      "auth_file_unreadable",
-      `Cannot read ${path}: ${(error as Error).message}`,
-      {
-        fix: `Check the owner and permissions of ${path} (it should be yours, mode 600).`,
-        cause: error,
-      },
-    );
+    if (!isFsError(error)) throw error;
+    // Say what is really there: a HERMES_HOME that is a file, an auth.json that is a directory…
+    const why = await readError("auth_file_unreadable", home, path, error);
+    throw new AuthFileError("auth_file_unreadable", why.message, { fix: why.fix, cause: error });
   }
 }
 

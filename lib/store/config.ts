@@ -41,6 +41,7 @@ import {
 } from "yaml";
 import { AuthError, Exit, usageError } from "../errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.ts";
+import { guardWrite, isFsError, readError } from "./fs_errors.ts";
 import { type HeldLock, withLock } from "./lock.ts";
 import { lockFilePath } from "./paths.ts";
 
@@ -87,7 +88,7 @@ interface LoadedConfig {
  * the file exists but cannot be read.
  */
 export async function readConfig(home: string): Promise<Document> {
-  return (await loadConfig(configFilePath(home))).doc;
+  return (await loadConfig(configFilePath(home), home)).doc;
 }
 
 /**
@@ -183,7 +184,8 @@ export interface UpdateConfigOptions {
  * Throws AuthError: `usage` (exit 2) for a malformed key; `config_not_a_map`
  * (exit 2) when a key goes through a scalar, a sequence or an alias;
  * `config_invalid` / `config_unreadable` for a file that cannot be used,
- * which is then left byte-identical; `config_write_failed` when the file or
+ * which is then left byte-identical; `auth_write_failed` (the one error of
+ * every write under HERMES_HOME, lib/store/fs_errors.ts) when the file or
  * the lock cannot be written, leaving no partial file behind.
  */
 export async function updateConfig(
@@ -203,26 +205,16 @@ export async function updateConfig(
       remove: true,
     })),
   ];
-  try {
-    await withLock(lockFilePath(home), async () => {
-      const loaded = await loadConfig(path);
+  await guardWrite(home, lockFilePath(home), () =>
+    withLock(lockFilePath(home), async () => {
+      const loaded = await loadConfig(path, home);
       const next = editConfig(loaded, steps, path);
       if (next === (loaded.text ?? "")) return;
-      await ensurePrivateDir(home);
-      await writeFileAtomic(path, next, { mode: loaded.mode ?? 0o600 });
-    }, { lock: options.lock });
-  } catch (error) {
-    if (!isFsError(error)) throw error;
-    throw new AuthError(
-      "config_write_failed",
-      `Cannot write ${path}: ${(error as Error).message}`,
-      {
-        fix: `Check that ${home} exists and is writable by you (ls -ld ${home}), ` +
-          "or point HERMES_HOME at a directory that is.",
-        cause: error,
-      },
-    );
-  }
+      await guardWrite(home, path, async () => {
+        await ensurePrivateDir(home);
+        await writeFileAtomic(path, next, { mode: loaded.mode ?? 0o600 });
+      });
+    }, { lock: options.lock }));
 }
 
 /** One edit: set `value` at `segments`, or remove them. */
@@ -233,7 +225,7 @@ interface Step {
   remove: boolean;
 }
 
-async function loadConfig(path: string): Promise<LoadedConfig> {
+async function loadConfig(path: string, home: string): Promise<LoadedConfig> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -241,10 +233,8 @@ async function loadConfig(path: string): Promise<LoadedConfig> {
     if (error instanceof Deno.errors.NotFound) {
       return { doc: parseDocument("", PARSE_OPTIONS) };
     }
-    throw new AuthError("config_unreadable", `Cannot read ${path}: ${(error as Error).message}`, {
-      fix: `Check that ${path} is a file you can read (ls -l ${path}).`,
-      cause: error,
-    });
+    if (!isFsError(error)) throw error;
+    throw await readError("config_unreadable", home, path, error);
   }
   let text: string;
   try {
@@ -684,8 +674,4 @@ function lineAfter(text: string, offset: number): number {
 
 function eolOf(text: string): string {
   return text.includes("\r\n") ? "\r\n" : "\n";
-}
-
-function isFsError(error: unknown): boolean {
-  return Object.values(Deno.errors).some((kind) => error instanceof kind);
 }
