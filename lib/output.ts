@@ -173,8 +173,14 @@ export class Output {
     if (this.json) writeAll(this.#opts.stdout, this.#redact(JSON.stringify(obj, null, 2)) + "\n");
   }
 
-  /** An expected failure: message and fix on stderr, or an `error` event. */
-  error(err: AuthError): void {
+  /**
+   * An expected failure: message and fix on stderr, or an `error` event.
+   * With `debug` (HERMES_AUTH_DEBUG) the causes follow, in the words of
+   * whatever raised them (oauth4webapi, fetch, the OS): the detail a bug
+   * report needs, kept out of the one line a person reads.
+   */
+  error(err: AuthError, debug = false): void {
+    const causes = debug ? causeChain(err) : [];
     if (this.json) {
       this.event({
         event: "error",
@@ -182,11 +188,13 @@ export class Output {
         message: err.message,
         ...(err.fix ? { fix: err.fix } : {}),
         exit: err.exit,
+        ...(causes.length ? { causes } : {}),
       });
       return;
     }
     const lines = [`${this.style.red("✗")} ${err.message}`];
     if (err.fix) lines.push(`  ${this.style.dim("→")} ${err.fix}`);
+    for (const cause of causes) lines.push(this.style.dim(`  cause: ${cause}`));
     writeAll(this.#opts.stderr, this.#redact(lines.join("\n")) + "\n");
   }
 
@@ -204,4 +212,25 @@ export class Output {
       (debug && e instanceof Error && e.stack ? `\n${e.stack}` : "");
     writeAll(this.#opts.stderr, this.#redact(text) + "\n");
   }
+}
+
+/** `Name: message` of each cause under `err`, outermost first (at most 5). */
+function causeChain(err: Error): string[] {
+  const out: string[] = [];
+  let cause = err.cause;
+  while (cause !== undefined && out.length < 5) {
+    if (cause instanceof Error) {
+      const code = (cause as { code?: unknown }).code;
+      out.push(`${cause.name}${typeof code === "string" ? ` (${code})` : ""}: ${cause.message}`);
+      cause = cause.cause;
+    } else if (cause instanceof Response) {
+      // oauth4webapi keeps the response it refused as the cause.
+      out.push(`HTTP ${cause.status} ${cause.statusText} from ${cause.url || "the server"}`.trim());
+      break;
+    } else {
+      out.push(String(cause));
+      break;
+    }
+  }
+  return out;
 }
