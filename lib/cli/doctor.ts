@@ -39,7 +39,8 @@ import { browserCommand } from "../remote/browser.ts";
 import { defaultPortProbeDeps, type PortProbe, probePort } from "../remote/ports.ts";
 import { defaultProbe, detectSession, type SessionVerdict } from "../remote/session.ts";
 import { type ActiveProvider, resolveActiveProvider } from "../store/active_provider.ts";
-import { readAuthFile } from "../store/auth_store.ts";
+import { readAuthFile, strayPoolEntries } from "../store/auth_store.ts";
+import { poolRows } from "../store/pool.ts";
 import { configFilePath, getConfigValue, readConfig } from "../store/config.ts";
 import { diagnose, type PathProblem } from "../store/fs_errors.ts";
 import { authFilePath, hermesHome, lockFilePath } from "../store/paths.ts";
@@ -446,8 +447,20 @@ async function authFileChecks(
     } else {
       activeProvider = data.active_provider;
       const providers = Object.keys(data.providers ?? {}).length;
-      const rows = Object.values(data.credential_pool ?? {})
-        .reduce((n, list) => n + (Array.isArray(list) ? list.length : 0), 0);
+      // Count what is a credential at all; `[null, 1, "s"]` is three nothings.
+      const pooled = Object.keys(data.credential_pool ?? {});
+      const rows = pooled.reduce((n, id) => n + poolRows(data, id).length, 0);
+      const stray = pooled.filter((id) => strayPoolEntries(data, id) > 0);
+      const strayCheck: Check | undefined = stray.length === 0 ? undefined : {
+        section: "files",
+        name: "auth.json pool",
+        level: "warn",
+        message: `credential_pool.${stray.join(", credential_pool.")} ${
+          stray.length === 1 ? "holds entries that are" : "hold entries that are"
+        } not credentials (not objects); every command ignores them`,
+        fix: `remove them by hand, or \`hermes-auth logout ${stray[0]}\` (which removes that ` +
+          "provider's whole login)",
+      };
       checks.push({
         section: "files",
         name: "auth.json",
@@ -457,6 +470,7 @@ async function authFileChecks(
             rows === 1 ? "" : "s"
           }`,
       });
+      if (strayCheck) checks.push(strayCheck);
     }
   } catch (error) {
     if (!isAuthError(error)) throw error;

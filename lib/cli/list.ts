@@ -9,7 +9,7 @@
 import { Exit } from "../errors.ts";
 import { printable } from "../output.ts";
 import { builtinProviders } from "../providers/mod.ts";
-import { readAuthFile } from "../store/auth_store.ts";
+import { readAuthFile, strayPoolEntries } from "../store/auth_store.ts";
 import { pooledProviders, poolEntries, type PoolEntry } from "../store/pool.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
 import type { Context } from "./context.ts";
@@ -87,6 +87,16 @@ export async function list(
     out.warn(
       `${authFilePath(home)} is not a usable auth.json; run \`hermes-auth doctor\` for details.`,
     );
+  }
+  for (const id of filter ? [filter] : Object.keys(data.credential_pool ?? {})) {
+    const stray = strayPoolEntries(data, id);
+    if (stray > 0) {
+      out.warn(
+        `auth.json credential_pool.${printable(id)} holds ${stray} entr${
+          stray === 1 ? "y that is not a credential" : "ies that are not credentials"
+        } (not an object); they are ignored.`,
+      );
+    }
   }
   const shown = groups.filter((g) => g.entries.length > 0);
   if (shown.length === 0) {

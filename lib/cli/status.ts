@@ -17,6 +17,7 @@ import type { ProviderSpec } from "../providers/types.ts";
 import { readAuthFile } from "../store/auth_store.ts";
 import { isUsable, labelFromToken, lastAuthError, pickCredential } from "../store/credentials.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
+import { poolRows } from "../store/pool.ts";
 import type { Context } from "./context.ts";
 import { allKnownProviders, providerNamed } from "./providers.ts";
 
@@ -63,18 +64,21 @@ export async function collectStatus(
     // A broken config.yaml must not hide the built-in logins; doctor reports it.
     : await allKnownProviders(ctx).catch(() => [...builtinProviders]);
   const home = hermesHome(ctx.env);
-  const { data, corrupt } = await readAuthFile(home);
+  const { data, corrupt, problem } = await readAuthFile(home);
   const now = ctx.now();
   return providers.map((provider) => {
     const status = providerStatus(provider, data, now);
     if (corrupt) {
+      // Nothing is known about the login: it may well be in there. Not "no longer valid".
       status.lastError = {
         code: "auth_file_corrupt",
-        message: `${authFilePath(home)} is not valid JSON (or not a Hermes auth store)`,
+        message: `${authFilePath(home)} cannot be read as a Hermes auth store: ${
+          problem ?? "unusable content"
+        }`,
         at: null,
       };
-      status.fix = `run \`hermes-auth add ${provider.id}\`; the unreadable file is kept as ` +
-        "auth.json.corrupt";
+      status.fix = `repair ${authFilePath(home)} or move it aside; \`hermes-auth add ` +
+        `${provider.id}\` would keep it as auth.json.corrupt and start a new store`;
     }
     return status;
   });
@@ -99,9 +103,8 @@ function providerStatus(
     label: null,
     source: null,
     active: data.active_provider === provider.id,
-    credentials: Array.isArray(data.credential_pool?.[provider.id])
-      ? data.credential_pool[provider.id].length
-      : 0,
+    // Rows that are credentials at all: `[null, 1, "s"]` is no credential, as `list` agrees.
+    credentials: poolRows(data, provider.id).length,
     lastError: error ? { code: error.code, message: error.message, at: error.at } : null,
     fix: error ? `${relogin} again` : relogin,
   };
@@ -131,10 +134,20 @@ function providerStatus(
  */
 export function renderStatus(out: Output, statuses: ProviderStatus[]): void {
   const width = Math.max(0, ...statuses.map((s) => s.provider.length));
+  const style = out.dataStyle;
+  // An unreadable auth.json is one problem, said once, not a dead login per provider.
+  const unreadable = statuses.find((s) => s.lastError?.code === "auth_file_corrupt");
+  if (unreadable?.lastError) {
+    out.data(`${style.yellow("⚠")} ${printable(unreadable.lastError.message)}`);
+    const fix = statuses.length === 1
+      ? unreadable.fix
+      : unreadable.fix?.replace(`add ${unreadable.provider}\``, "add <provider>`");
+    out.data(`    ${style.dim("→")} ${fix}`);
+  }
   for (const s of statuses) {
-    const style = out.dataStyle;
     const mark = s.usable ? style.green("✓") : style.yellow("⚠");
     out.data(`${mark} ${style.bold(s.provider.padEnd(width))}  ${describe(s)}`);
+    if (s.lastError?.code === "auth_file_corrupt") continue;
     if (!s.usable && s.lastError) {
       const when = s.lastError.at ? ` (${s.lastError.at})` : "";
       out.data(`    last error${when}: ${printable(s.lastError.message)}`);
@@ -145,7 +158,9 @@ export function renderStatus(out: Output, statuses: ProviderStatus[]): void {
 
 function describe(s: ProviderStatus): string {
   const parts: string[] = [];
-  if (!s.loggedIn) {
+  if (s.lastError?.code === "auth_file_corrupt") {
+    parts.push("unknown: auth.json cannot be read");
+  } else if (!s.loggedIn) {
     parts.push(s.lastError ? "not logged in: the login is no longer valid" : "not logged in");
   } else {
     parts.push(`logged in, ${expiryText(s)}`);

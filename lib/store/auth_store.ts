@@ -104,25 +104,49 @@ export function parseAuthFile(text: string): AuthFile {
   return data as AuthFile;
 }
 
+/**
+ * How many entries of `credential_pool[providerId]` are not credentials at
+ * all (`null`, `1`, `"s"`: anything but an object), a pool that is not a
+ * list counting as one. Every reader skips them; commands say they are there.
+ */
+export function strayPoolEntries(data: AuthFile, providerId: string): number {
+  const pool = data.credential_pool;
+  if (!isObject(pool) || !(providerId in pool)) return 0;
+  const rows: unknown = pool[providerId];
+  if (!Array.isArray(rows)) return 1;
+  return rows.filter((row) => !isObject(row)).length;
+}
+
 /** Render a store as written to disk: 2-space JSON and a trailing newline. */
 export function serializeAuthFile(data: AuthFile): string {
   return JSON.stringify(data, null, 2) + "\n";
 }
 
+/** What {@link readAuthFile} found. */
+export interface AuthFileView {
+  data: AuthFile;
+  /** The content is not a Hermes store; `data` is then empty. */
+  corrupt: boolean;
+  /** Why it is not, e.g. "auth.json is not valid JSON." (only when corrupt). */
+  problem?: string;
+}
+
 /**
  * Read auth.json without the lock: a read-only view, e.g. for `status`. A
  * missing file (or missing home) reads as empty; unusable content reads as
- * `{ data: empty, corrupt: true }`. Never writes. Throws
+ * `{ data: empty, corrupt: true, problem }`. Never writes. Throws
  * {@link AuthFileError} `auth_file_unreadable` when the file exists but
  * cannot be read.
  */
-export async function readAuthFile(home: string): Promise<{ data: AuthFile; corrupt: boolean }> {
+export async function readAuthFile(home: string): Promise<AuthFileView> {
   const bytes = await readBytes(home, authFilePath(home));
   if (bytes === null) return { data: emptyAuthFile(), corrupt: false };
   try {
     return { data: parseAuthFile(decode(bytes)), corrupt: false };
   } catch (error) {
-    if (error instanceof AuthFileError) return { data: emptyAuthFile(), corrupt: true };
+    if (error instanceof AuthFileError) {
+      return { data: emptyAuthFile(), corrupt: true, problem: error.message };
+    }
     throw error;
   }
 }

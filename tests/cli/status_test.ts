@@ -138,7 +138,8 @@ Deno.test("a corrupt auth.json is reported with what to do", async () => {
   await Deno.writeTextFile(join(home.path, "auth.json"), "{ nope");
   const result = await runCommand(["status", "xai-oauth"], { env: { HERMES_HOME: home.path } });
   assert.equal(result.code, 3);
-  assert.match(result.stdout, /last error: .*auth\.json is not valid JSON/);
+  assert.match(result.stdout, /auth\.json cannot be read as a Hermes auth store: .*not valid JSON/);
+  assert.match(result.stdout, /xai-oauth +unknown: auth\.json cannot be read/);
   assert.match(result.stdout, /auth\.json\.corrupt/);
 });
 

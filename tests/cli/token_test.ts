@@ -122,7 +122,10 @@ Deno.test("refresh does not fall back to the old token when the provider is down
   mock.faults.refreshStatus = 500;
   const result = await runCommand(["refresh", "xai-oauth"], { env: env(home.path, mock.issuer) });
   assert.equal(result.code, 6);
-  assert.match(result.stderr, /could not refresh the login right now \(HTTP 500 Internal Server Error/);
+  assert.match(
+    result.stderr,
+    /could not refresh the login right now \(HTTP 500 Internal Server Error/,
+  );
 });
 
 Deno.test("403 on refresh explains the subscription tier (exit 5)", async () => {
