@@ -103,3 +103,35 @@ Deno.test({
     await assert.rejects(Deno.stat(`${home.path}/config.yaml`), Deno.errors.NotFound);
   },
 });
+
+Deno.test({
+  name: "on a terminal: Ctrl-C at the model after a login from the picker says the login was kept",
+  ignore: driver === null,
+  async fn() {
+    await using mock = await startMockXai();
+    await using home = await tempHome();
+    await using term = await openTerminal(["model"], {
+      env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer },
+    });
+    await waitFor(term, /Which provider should Hermes use\?/);
+    await term.type(ENTER);
+    await waitFor(term, /Log in now\?/);
+    await term.type(ENTER);
+    const url = await waitFor(term, /http:\/\/127\.0\.0\.1:\d+\/oauth2\/authorize\?\S+/);
+    await waitFor(term, /Waiting up to 180 s/);
+    await term.type((await mock.approve(url)) + ENTER);
+    await waitFor(term, /grok-4\.3 \(default\)/);
+    await term.type(CTRL_C);
+    assert.equal(await term.exitCode(), 130, await term.screen());
+    const screen = await term.screen();
+    assert.match(
+      screen,
+      /Cancelled: the new xAI Grok OAuth \(SuperGrok Subscription\) login is stored in auth\.json, but config\.yaml was not changed\./,
+    );
+    assert.match(screen, /Run `hermes-auth model` again to choose the model/);
+    assert.doesNotMatch(screen, /nothing was changed/);
+    const auth = JSON.parse(await Deno.readTextFile(`${home.path}/auth.json`));
+    assert.ok(auth.providers["xai-oauth"].tokens.refresh_token, "the login is there");
+    await assert.rejects(Deno.stat(`${home.path}/config.yaml`), Deno.errors.NotFound);
+  },
+});
