@@ -33,7 +33,6 @@
  */
 import { join } from "node:path";
 import { Exit, isAuthError } from "../errors.ts";
-import { builtinProviders } from "../providers/mod.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { browserCommand } from "../remote/browser.ts";
 import { defaultPortProbeDeps, type PortProbe, probePort } from "../remote/ports.ts";
@@ -45,7 +44,7 @@ import { configFilePath, getConfigValue, readConfig } from "../store/config.ts";
 import { diagnose, type PathProblem } from "../store/fs_errors.ts";
 import { authFilePath, hermesHome, lockFilePath } from "../store/paths.ts";
 import type { Context } from "./context.ts";
-import { allKnownProviders } from "./providers.ts";
+import { knownProvidersChecked } from "./providers.ts";
 import { collectStatus, type ProviderStatus, renderStatus } from "./status.ts";
 
 /** Options of `doctor`, as commander hands them over. */
@@ -104,7 +103,8 @@ export async function doctorWith(
   const home = hermesHome(ctx.env);
   const checks: Check[] = [];
   const session = deps.session();
-  const providers = await allKnownProviders(ctx).catch(() => [...builtinProviders]);
+  const known = await knownProvidersChecked(ctx);
+  const providers = known.providers;
 
   checks.push(sessionCheck(session));
   checks.push(await browserCheck(ctx, session, deps));
@@ -116,6 +116,16 @@ export async function doctorWith(
   checks.push(...auth.checks);
   const config = await configCheck(home);
   checks.push(config.check);
+  // Each custom provider entry that cannot be used, with its line (valid YAML is not enough).
+  for (const problem of known.broken) {
+    checks.push({
+      section: "files",
+      name: problem.id === null ? "config.yaml oauth_providers" : `config.yaml ${problem.id}`,
+      level: "fail",
+      message: problem.error.message,
+      fix: problem.error.fix,
+    });
+  }
 
   const active = resolveActiveProvider({
     env: ctx.env,

@@ -10,16 +10,15 @@
  *
  * @module
  */
-import { Exit } from "../errors.ts";
+import { type AuthError, Exit } from "../errors.ts";
 import { type Output, printable } from "../output.ts";
-import { builtinProviders } from "../providers/mod.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { readAuthFile } from "../store/auth_store.ts";
 import { isUsable, labelFromToken, lastAuthError, pickCredential } from "../store/credentials.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
 import { poolRows } from "../store/pool.ts";
 import type { Context } from "./context.ts";
-import { allKnownProviders, providerNamed } from "./providers.ts";
+import { knownProvidersChecked, providerNamed } from "./providers.ts";
 
 /** One provider's login as `status` (and `doctor`) show it. Carries no token. */
 export interface ProviderStatus {
@@ -48,6 +47,8 @@ export interface ProviderStatus {
   lastError: { code: string | null; message: string; at: string | null } | null;
   /** One line on what to do, when something needs doing. */
   fix: string | null;
+  /** A custom provider whose config.yaml entry is invalid: what is wrong, and on which line. */
+  configError: { message: string; line: number | null } | null;
 }
 
 /**
@@ -59,14 +60,22 @@ export async function collectStatus(
   ctx: Pick<Context, "env" | "now">,
   providerIds?: string[],
 ): Promise<ProviderStatus[]> {
-  const providers = providerIds?.length
-    ? await Promise.all(providerIds.map((id) => providerNamed(ctx, id)))
-    // A broken config.yaml must not hide the built-in logins; doctor reports it.
-    : await allKnownProviders(ctx).catch(() => [...builtinProviders]);
+  return (await collect(ctx, providerIds)).statuses;
+}
+
+/** The statuses, and (for the all-providers view) a config.yaml that could not be read at all. */
+async function collect(
+  ctx: Pick<Context, "env" | "now">,
+  providerIds?: string[],
+): Promise<{ statuses: ProviderStatus[]; configError?: AuthError }> {
+  // A broken config.yaml must not hide the built-in logins, nor a bad entry the good ones.
+  const checked = providerIds?.length ? undefined : await knownProvidersChecked(ctx);
+  const providers = checked?.providers ??
+    await Promise.all((providerIds ?? []).map((id) => providerNamed(ctx, id)));
   const home = hermesHome(ctx.env);
   const { data, corrupt, problem } = await readAuthFile(home);
   const now = ctx.now();
-  return providers.map((provider) => {
+  const statuses = providers.map((provider) => {
     const status = providerStatus(provider, data, now);
     if (corrupt) {
       // Nothing is known about the login: it may well be in there. Not "no longer valid".
@@ -82,6 +91,31 @@ export async function collectStatus(
     }
     return status;
   });
+  for (const problem of checked?.broken ?? []) {
+    if (problem.id === null) continue;
+    statuses.push(brokenStatus(problem.id, problem.error, problem.line ?? null));
+  }
+  return { statuses, configError: checked?.configError };
+}
+
+/** A custom provider that cannot be used until its config.yaml entry is fixed. */
+function brokenStatus(id: string, error: AuthError, line: number | null): ProviderStatus {
+  return {
+    provider: id,
+    displayName: id,
+    loggedIn: false,
+    usable: false,
+    expiresAt: null,
+    expiresIn: null,
+    refreshable: false,
+    label: null,
+    source: null,
+    active: false,
+    credentials: 0,
+    lastError: null,
+    fix: error.fix ?? null,
+    configError: { message: error.message, line },
+  };
 }
 
 function providerStatus(
@@ -107,6 +141,7 @@ function providerStatus(
     credentials: poolRows(data, provider.id).length,
     lastError: error ? { code: error.code, message: error.message, at: error.at } : null,
     fix: error ? `${relogin} again` : relogin,
+    configError: null,
   };
   if (!picked) return base;
   const { login, row } = picked;
@@ -148,6 +183,7 @@ export function renderStatus(out: Output, statuses: ProviderStatus[]): void {
     const mark = s.usable ? style.green("✓") : style.yellow("⚠");
     out.data(`${mark} ${style.bold(s.provider.padEnd(width))}  ${describe(s)}`);
     if (s.lastError?.code === "auth_file_corrupt") continue;
+    if (s.configError) out.data(`    ${printable(s.configError.message)}`);
     if (!s.usable && s.lastError) {
       const when = s.lastError.at ? ` (${s.lastError.at})` : "";
       out.data(`    last error${when}: ${printable(s.lastError.message)}`);
@@ -158,7 +194,9 @@ export function renderStatus(out: Output, statuses: ProviderStatus[]): void {
 
 function describe(s: ProviderStatus): string {
   const parts: string[] = [];
-  if (s.lastError?.code === "auth_file_corrupt") {
+  if (s.configError) {
+    parts.push("broken: its entry in config.yaml is invalid");
+  } else if (s.lastError?.code === "auth_file_corrupt") {
     parts.push("unknown: auth.json cannot be read");
   } else if (!s.loggedIn) {
     parts.push(s.lastError ? "not logged in: the login is no longer valid" : "not logged in");
@@ -203,12 +241,34 @@ export async function status(
   provider: string | undefined,
   _opts: StatusOptions,
 ): Promise<number> {
-  const statuses = await collectStatus(ctx, provider ? [provider] : undefined);
-  ctx.out.result({ providers: statuses });
+  const { statuses, configError } = await collect(ctx, provider ? [provider] : undefined);
+  ctx.out.result({
+    providers: statuses,
+    ...(configError
+      ? {
+        config_error: {
+          code: configError.code,
+          message: configError.message,
+          fix: configError.fix,
+        },
+      }
+      : {}),
+  });
+  if (configError) {
+    // Custom providers cannot be known at all: say so before the built-in ones.
+    const style = ctx.out.dataStyle;
+    ctx.out.data(`${style.yellow("⚠")} ${printable(configError.message)}`);
+    ctx.out.data(`    no custom provider from config.yaml can be shown until it is fixed`);
+    if (configError.fix) ctx.out.data(`    ${style.dim("→")} ${configError.fix}`);
+  }
   renderStatus(ctx.out, statuses);
   // Asked about one provider: is it usable? Asked about all: is every login there is
   // usable (a provider never logged in to, such as Spotify for most, is not a failure)?
-  const counted = provider ? statuses : statuses.filter((s) => s.loggedIn || s.lastError);
+  // A custom provider whose entry is broken, or a config.yaml that cannot be read, needs fixing.
+  const counted = provider
+    ? statuses
+    : statuses.filter((s) => s.loggedIn || s.lastError || s.configError);
+  if (configError) return Exit.LOGIN_REQUIRED;
   return counted.length > 0 && counted.every((s) => s.usable) ? Exit.OK : Exit.LOGIN_REQUIRED;
 }
 

@@ -30,6 +30,7 @@ import {
   isMap,
   isScalar,
   isSeq,
+  LineCounter,
   type Node,
   Pair,
   parse,
@@ -108,6 +109,38 @@ export function getConfigValue(doc: Document, key: string): unknown {
   }
   if (node === null || node === undefined) return null;
   return (node as Node).toJS(doc);
+}
+
+/** Line positions of the documents {@link readConfig} parsed, for {@link configLine}. */
+const lineCounters = new WeakMap<Document, LineCounter>();
+
+/**
+ * The 1-based line of config.yaml where the node at `path` (map keys and
+ * sequence indexes, e.g. `["oauth_providers", "my-idp", "scopes", 1]`)
+ * starts, or of the deepest part of the path that exists; undefined for a
+ * document {@link readConfig} did not parse.
+ */
+export function configLine(doc: Document, path: (string | number)[]): number | undefined {
+  const counter = lineCounters.get(doc);
+  if (!counter) return undefined;
+  let node: unknown = doc.contents;
+  let offset: number | undefined;
+  for (const segment of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    if (typeof segment === "number" && isSeq(node)) {
+      node = node.items[segment];
+      offset = (node as Node | undefined)?.range?.[0] ?? offset;
+    } else if (typeof segment === "string" && isMap(node)) {
+      const pair = findPair(node, segment);
+      if (!pair) break;
+      offset = (pair.key as Node | null)?.range?.[0] ?? offset;
+      node = pair.value;
+    } else {
+      break;
+    }
+    if (node === undefined) break;
+  }
+  return offset === undefined ? undefined : counter.linePos(offset).line;
 }
 
 /**
@@ -246,7 +279,9 @@ async function loadConfig(path: string, home: string): Promise<LoadedConfig> {
       cause: error,
     });
   }
-  const doc = parseDocument(text, PARSE_OPTIONS);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { ...PARSE_OPTIONS, lineCounter });
+  lineCounters.set(doc, lineCounter);
   const [first] = doc.errors;
   if (first) {
     const pos = first.linePos?.[0];

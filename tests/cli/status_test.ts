@@ -90,6 +90,7 @@ Deno.test("status --json carries every field and no token", async () => {
   const s = body.providers[0];
   assert.deepEqual(Object.keys(s).sort(), [
     "active",
+    "configError",
     "credentials",
     "displayName",
     "expiresAt",
