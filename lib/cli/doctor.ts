@@ -9,9 +9,10 @@
  *   provider's callback port (56121 xAI, 43827 Spotify, custom ones) is free
  *   on 127.0.0.1 and, when not, which process holds it.
  * - Files: HERMES_HOME (exists, is a directory, writable, not open to
- *   others), auth.json (permissions, parseable), config.yaml (valid YAML, or
- *   the line and column where it is not), and the active provider with the
- *   reason it is active (HERMES_INFERENCE_PROVIDER overrides config.yaml).
+ *   others), auth.json (a file, permissions, parseable), config.yaml (valid
+ *   YAML, or the line and column where it is not; each custom provider
+ *   entry), temp files left by killed writes, and the active provider with
+ *   the reason it is active (HERMES_INFERENCE_PROVIDER overrides config.yaml).
  * - Auth Providers: the `status` view (`collectStatus` / `renderStatus`).
  *
  * Exit code:
@@ -41,7 +42,9 @@ import { type ActiveProvider, resolveActiveProvider } from "../store/active_prov
 import { readAuthFile, strayPoolEntries } from "../store/auth_store.ts";
 import { poolRows } from "../store/pool.ts";
 import { configFilePath, getConfigValue, readConfig } from "../store/config.ts";
+import { findStaleTemps } from "../store/atomic.ts";
 import { diagnose, type PathProblem } from "../store/fs_errors.ts";
+import { pendingDir } from "../store/pending.ts";
 import { authFilePath, hermesHome, lockFilePath } from "../store/paths.ts";
 import type { Context } from "./context.ts";
 import { knownProvidersChecked } from "./providers.ts";
@@ -114,6 +117,7 @@ export async function doctorWith(
   checks.push(...await homeChecks(home, deps.os));
   const auth = await authFileChecks(home, deps.os);
   checks.push(...auth.checks);
+  checks.push(...await leftoverChecks(home));
   const config = await configCheck(home);
   checks.push(config.check);
   // Each custom provider entry that cannot be used, with its line (valid YAML is not enough).
@@ -531,6 +535,57 @@ async function unreadable(
     message: `${path} cannot be read: ${problem.reason}`,
     fix: problem.fix,
   };
+}
+
+/**
+ * Temp files a write left when its process was killed (SIGKILL, power
+ * loss): copies of auth.json with refresh tokens, of a pending login's
+ * verifier. hermes-auth's own go with the next change under the lock;
+ * Hermes's (`.auth_*.tmp`) are only reported.
+ */
+async function leftoverChecks(home: string): Promise<Check[]> {
+  const ours = [
+    ...await findStaleTemps(authFilePath(home)),
+    ...await findStaleTemps(configFilePath(home)),
+    ...await matching(pendingDir(home), /^\.[A-Za-z0-9][A-Za-z0-9._-]*\.json\.[0-9a-f]{16}\.tmp$/),
+  ];
+  const hermes = await matching(home, /^\.auth_[^/]*\.tmp$/);
+  const checks: Check[] = [];
+  if (ours.length > 0) {
+    checks.push({
+      section: "files",
+      name: "leftover temp files",
+      level: "warn",
+      message: `${ours.length} temp file${ours.length === 1 ? "" : "s"} left by a hermes-auth ` +
+        "write that was killed; they may hold tokens (mode 600)",
+      details: ours,
+      fix: "the next change removes them (e.g. `hermes-auth refresh <provider>`), or `rm` them",
+    });
+  }
+  if (hermes.length > 0) {
+    checks.push({
+      section: "files",
+      name: "Hermes temp files",
+      level: "warn",
+      message: `${hermes.length} temp file${hermes.length === 1 ? " that looks" : "s that look"} ` +
+        "left by a Hermes write that was killed; they may hold tokens",
+      details: hermes,
+      fix: "remove them when no Hermes is running: `rm` the files above",
+    });
+  }
+  return checks;
+}
+
+async function matching(dir: string, pattern: RegExp): Promise<string[]> {
+  const found: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && pattern.test(entry.name)) found.push(join(dir, entry.name));
+    }
+  } catch {
+    // No such directory: nothing left there.
+  }
+  return found.sort();
 }
 
 async function configCheck(home: string): Promise<{ check: Check; provider: unknown }> {

@@ -209,7 +209,9 @@ export async function updateAuthFile<T>(
       await guardWrite(
         home,
         path,
-        () => writeFileAtomic(path, serializeAuthFile(data), { mode: 0o600 }),
+        // Under auth.lock: temp files next to auth.json are from writers that died.
+        () =>
+          writeFileAtomic(path, serializeAuthFile(data), { mode: 0o600, removeStaleTemps: true }),
       );
       return result;
     }, { timeoutMs: options.timeoutMs, lock: options.lock });

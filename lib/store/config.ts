@@ -245,7 +245,8 @@ export async function updateConfig(
       if (next === (loaded.text ?? "")) return;
       await guardWrite(home, path, async () => {
         await ensurePrivateDir(home);
-        await writeFileAtomic(path, next, { mode: loaded.mode ?? 0o600 });
+        // Under auth.lock, which every config.yaml writer holds: stale temps are the dead's.
+        await writeFileAtomic(path, next, { mode: loaded.mode ?? 0o600, removeStaleTemps: true });
       });
     }, { lock: options.lock }));
 }

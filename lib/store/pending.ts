@@ -81,7 +81,13 @@ export async function savePending(home: string, pending: PendingLogin): Promise<
   await guardWrite(home, lockPath(home), () =>
     withLock(
       lockPath(home),
-      () => guardWrite(home, path, () => writeFileAtomic(path, body, { mode: 0o600 })),
+      // Under pending.lock: temp files next to it are from writers that died (they hold verifiers).
+      () =>
+        guardWrite(
+          home,
+          path,
+          () => writeFileAtomic(path, body, { mode: 0o600, removeStaleTemps: true }),
+        ),
     ));
   return path;
 }
