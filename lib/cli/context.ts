@@ -15,6 +15,8 @@ export interface Context {
   stdinIsTerminal: boolean;
   fetch: typeof fetch;
   now: () => Date;
+  /** IANA time zone for times shown to people; undefined: the system's (TZ). */
+  timeZone?: string;
   /** Aborted on Ctrl-C (SIGINT) while a command waits. */
   signal: AbortSignal;
 }

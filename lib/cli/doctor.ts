@@ -720,7 +720,7 @@ function render(
   out.data("");
   out.data(bold("◆ Auth Providers"));
   out.data(`  ${activeLine(active)}`);
-  renderStatus(out, statuses);
+  renderStatus(out, statuses, { now: ctx.now(), timeZone: ctx.timeZone });
   checks.filter((c) => c.section === "providers").forEach(line);
   out.data("");
   const fails = checks.filter((c) => c.level === "fail").length;

@@ -17,8 +17,10 @@ import { readAuthFile } from "../store/auth_store.ts";
 import { isUsable, labelFromToken, lastAuthError, pickCredential } from "../store/credentials.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
 import { poolRows } from "../store/pool.ts";
+import { parseTimestamp } from "../store/timestamps.ts";
 import type { Context } from "./context.ts";
 import { knownProvidersChecked, providerNamed } from "./providers.ts";
+import { type Clock, whenText } from "./when.ts";
 
 /** One provider's login as `status` (and `doctor`) show it. Carries no token. */
 export interface ProviderStatus {
@@ -166,8 +168,14 @@ function providerStatus(
 /**
  * Print statuses as human lines on stdout (nothing with --json): one line
  * per provider, then for one that is not usable the last error and the fix.
+ * Times are local (`expires 18:42 (in 59 min)`) on `clock`, by default the
+ * system's clock and time zone.
  */
-export function renderStatus(out: Output, statuses: ProviderStatus[]): void {
+export function renderStatus(
+  out: Output,
+  statuses: ProviderStatus[],
+  clock: Clock = { now: new Date() },
+): void {
   const width = Math.max(0, ...statuses.map((s) => s.provider.length));
   const style = out.dataStyle;
   // An unreadable auth.json is one problem, said once, not a dead login per provider.
@@ -181,18 +189,19 @@ export function renderStatus(out: Output, statuses: ProviderStatus[]): void {
   }
   for (const s of statuses) {
     const mark = s.usable ? style.green("✓") : style.yellow("⚠");
-    out.data(`${mark} ${style.bold(s.provider.padEnd(width))}  ${describe(s)}`);
+    out.data(`${mark} ${style.bold(s.provider.padEnd(width))}  ${describe(s, clock)}`);
     if (s.lastError?.code === "auth_file_corrupt") continue;
     if (s.configError) out.data(`    ${printable(s.configError.message)}`);
     if (!s.usable && s.lastError) {
-      const when = s.lastError.at ? ` (${s.lastError.at})` : "";
+      const at = parseTimestamp(s.lastError.at);
+      const when = at ? ` ${whenText(at, clock)}` : "";
       out.data(`    last error${when}: ${printable(s.lastError.message)}`);
     }
     if (s.fix) out.data(`    ${style.dim("→")} ${s.fix}`);
   }
 }
 
-function describe(s: ProviderStatus): string {
+function describe(s: ProviderStatus, clock: Clock): string {
   const parts: string[] = [];
   if (s.configError) {
     parts.push("broken: its entry in config.yaml is invalid");
@@ -201,7 +210,7 @@ function describe(s: ProviderStatus): string {
   } else if (!s.loggedIn) {
     parts.push(s.lastError ? "not logged in: the login is no longer valid" : "not logged in");
   } else {
-    parts.push(`logged in, ${expiryText(s)}`);
+    parts.push(`logged in, ${expiryText(s, clock)}`);
     // Stored by Hermes or taken from the provider's token: shown, never run by the terminal.
     if (s.label) parts.push(`label ${printable(s.label)}`);
     if (s.source) parts.push(`source ${printable(s.source)}`);
@@ -211,21 +220,15 @@ function describe(s: ProviderStatus): string {
   return parts.join(" · ");
 }
 
-function expiryText(s: ProviderStatus): string {
-  if (s.expiresIn === null) return "no expiry known";
-  if (s.expiresIn > 0) return `expires in ${durationText(s.expiresIn)}`;
-  const ago = `access token expired ${durationText(-s.expiresIn)} ago`;
+function expiryText(s: ProviderStatus, clock: Clock): string {
+  if (s.expiresAt === null) return "no expiry known";
+  const at = new Date(s.expiresAt);
+  if (at > clock.now) return `expires ${whenText(at, clock)}`;
+  const ago = `access token expired ${whenText(at, clock)}`;
   return s.refreshable ? `${ago}, renewed on next use` : `${ago}, and it cannot be refreshed`;
 }
 
-/** "42 s", "42 min", "5 h", "3 days": coarse, for people. */
-export function durationText(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 90) return `${s} s`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
-  if (s < 48 * 3600) return `${Math.round(s / 3600)} h`;
-  return `${Math.round(s / 86_400)} days`;
-}
+export { durationText } from "./when.ts";
 
 /** Options of `status`, as commander hands them over. */
 export interface StatusOptions {
@@ -261,7 +264,7 @@ export async function status(
     ctx.out.data(`    no custom provider from config.yaml can be shown until it is fixed`);
     if (configError.fix) ctx.out.data(`    ${style.dim("→")} ${configError.fix}`);
   }
-  renderStatus(ctx.out, statuses);
+  renderStatus(ctx.out, statuses, { now: ctx.now(), timeZone: ctx.timeZone });
   // Asked about one provider: is it usable? Asked about all: is every login there is
   // usable (a provider never logged in to, such as Spotify for most, is not a failure)?
   // A custom provider whose entry is broken, or a config.yaml that cannot be read, needs fixing.
