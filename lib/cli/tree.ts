@@ -5,11 +5,14 @@
  *
  * @module
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { Exit } from "../errors.ts";
 import { printable } from "../output.ts";
 import type { Body, ParsedCommand } from "./mod.ts";
 import type { GlobalOptions } from "./context.ts";
+
+/** The shells `completion` makes scripts for (lib/cli/completion.ts). */
+const SHELLS = ["bash", "zsh", "fish"];
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -230,6 +233,21 @@ export async function parseCommandLine(
     .action((opts: Record<string, unknown>) => {
       globals = { json: opts.json === true };
       body = async (ctx) => (await import("./doctor.ts")).doctor(ctx, opts);
+    });
+
+  program
+    .command("completion")
+    .description("print a shell completion script (bash, zsh or fish)")
+    .addArgument(new Argument("<shell>", "the shell: bash, zsh or fish").choices(SHELLS))
+    .addHelpText(
+      "after",
+      "\nInstall: hermes-auth completion bash > ~/.local/share/bash-completion/completions/" +
+        'hermes-auth\n         hermes-auth completion zsh > "${fpath[1]}/_hermes-auth"\n' +
+        "         hermes-auth completion fish > ~/.config/fish/completions/hermes-auth.fish",
+    )
+    .action((shell: string) => {
+      // The script is generated from this very tree, so every command above completes.
+      body = async (ctx) => (await import("./completion.ts")).completion(ctx, shell, program);
     });
 
   helpHints(program, [program.name()]);

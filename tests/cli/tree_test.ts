@@ -75,3 +75,13 @@ Deno.test("a label with control characters is refused, and the error shows them 
     "undefined",
   );
 });
+
+Deno.test("completion takes bash, zsh or fish; another shell is exit 2 naming the choices", async () => {
+  const { code, stderr } = await parse(["completion", "tcsh"]);
+  assert.equal(code, 2);
+  assert.match(
+    stderr,
+    /Allowed choices are bash, zsh, fish\.\n\(hermes-auth completion --help for usage\)/,
+  );
+  assert.equal(typeof (await parse(["completion", "fish"])).code, "undefined");
+});
