@@ -8,20 +8,26 @@
  * `https://openrouter.ai/api/v1`; `model.default` is left alone. Spotify and
  * other providers without a model catalogue never touch config.yaml.
  *
+ * `hermes-auth logout` without a provider asks which, on a terminal, among
+ * the providers something is stored for; without one it is a usage error.
+ *
  * @module
  */
-import { AuthError, Exit, isAuthError } from "../errors.ts";
+import { AuthError, Exit, isAuthError, usageError } from "../errors.ts";
 import { printable } from "../output.ts";
 import { providerIdOf } from "../store/active_provider.ts";
-import { readAuthFile, strayPoolEntries } from "../store/auth_store.ts";
+import { type AuthFileView, readAuthFile, strayPoolEntries } from "../store/auth_store.ts";
 import { isFsError, writeError } from "../store/fs_errors.ts";
 import { configFilePath, getConfigValue, readConfig, updateConfig } from "../store/config.ts";
 import { pendingPath } from "../store/pending.ts";
-import { hasProviderState, logoutProvider, type LogoutResult } from "../store/pool.ts";
+import { hasProviderState, logoutProvider, type LogoutResult, poolRows } from "../store/pool.ts";
+import { pickCredential } from "../store/credentials.ts";
+import { builtinProviders } from "../providers/mod.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
 import { writeAuth } from "./auth_write.ts";
 import type { Context } from "./context.ts";
-import { providerNamed } from "./providers.ts";
+import type { Prompter } from "./model.ts";
+import { allKnownProviders, providerNamed } from "./providers.ts";
 
 /** Options of `logout`, as commander hands them over. */
 export interface LogoutOptions {
@@ -43,12 +49,42 @@ export const RESET_BASE_URL = "https://openrouter.ai/api/v1";
  */
 export async function logout(
   ctx: Context,
-  providerName: string,
-  _opts: LogoutOptions,
+  providerName: string | undefined,
+  opts: LogoutOptions,
 ): Promise<number> {
-  const provider = await providerNamed(ctx, providerName);
+  if (providerName !== undefined || !ctx.stdinIsTerminal) {
+    return await logoutWith(ctx, providerName, opts, noPrompter);
+  }
+  const { inquirerPrompter } = await import("./model.ts");
+  return await logoutWith(ctx, providerName, opts, inquirerPrompter(ctx));
+}
+
+/** Without a terminal nothing is asked: {@link logoutWith} refuses first. */
+const noPrompter: Pick<Prompter, "select"> = {
+  select: () => Promise.reject(new Error("logout asked without a terminal")),
+};
+
+/**
+ * `logout` with the given picker. Without a provider: on a terminal, pick
+ * one of the providers something is stored for (a login, pool rows, the
+ * active provider), the active one preselected; nothing stored is exit 0
+ * with a note. Without a terminal it is a usage error (exit 2) naming them,
+ * as `gh auth logout` does: a script must say what to forget.
+ */
+export async function logoutWith(
+  ctx: Context,
+  providerName: string | undefined,
+  _opts: LogoutOptions,
+  prompter: Pick<Prompter, "select">,
+): Promise<number> {
   const home = hermesHome(ctx.env);
   const view = await readAuthFile(home);
+  if (providerName === undefined) {
+    const picked = await pickProvider(ctx, view, prompter);
+    if (picked === undefined) return Exit.OK;
+    providerName = picked;
+  }
+  const provider = await providerNamed(ctx, providerName);
   if (view.corrupt) {
     // The login may well be in there; removing "nothing" and resetting config.yaml would lie.
     throw new AuthError(
@@ -148,6 +184,55 @@ export async function logout(
     );
   }
   return Exit.OK;
+}
+
+/** The provider to log out of, asked on a terminal; undefined when nothing is stored. */
+async function pickProvider(
+  ctx: Context,
+  view: AuthFileView,
+  prompter: Pick<Prompter, "select">,
+): Promise<string | undefined> {
+  if (view.corrupt) {
+    throw usageError(
+      `${authFilePath(hermesHome(ctx.env))} cannot be read, so there is no list of logins to ` +
+        "choose from.",
+      "Name the provider: hermes-auth logout <provider> (see `hermes-auth doctor`).",
+    );
+  }
+  // A config.yaml that cannot be read must not hide the built-in logins.
+  const known = await allKnownProviders(ctx).catch(() => [...builtinProviders]);
+  const stored = known.filter((p) => hasProviderState(view.data, p.id));
+  const names = stored.map((p) => p.id).join(", ");
+  if (!ctx.stdinIsTerminal) {
+    throw usageError(
+      stored.length
+        ? `logout needs a provider: one of ${names} (logged in here).`
+        : "logout needs a provider; nothing is logged in here.",
+      stored.length
+        ? `e.g. hermes-auth logout ${stored[0].id}`
+        : "e.g. hermes-auth logout xai-oauth",
+    );
+  }
+  if (stored.length === 0) {
+    ctx.out.info("Not logged in to any provider: nothing to remove.");
+    return undefined;
+  }
+  const now = ctx.now();
+  const active = view.data.active_provider;
+  return await prompter.select(
+    "Log out of which provider?",
+    stored.map((p) => {
+      const rows = poolRows(view.data, p.id).length;
+      const usable = pickCredential(view.data, p, now);
+      return {
+        name: p.displayName + (p.id === active ? " (active)" : ""),
+        value: p.id,
+        description: `${p.id}: ${usable ? "logged in" : "stored state"}` +
+          (rows ? `, ${rows} credential${rows === 1 ? "" : "s"}` : ""),
+      };
+    }),
+    stored.some((p) => p.id === active) ? active as string : undefined,
+  );
 }
 
 /** What the logout removed from auth.json. */

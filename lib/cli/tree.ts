@@ -185,9 +185,9 @@ export async function parseCommandLine(
   program
     .command("logout")
     .description("forget a provider's login and all its stored credentials")
-    .argument("<provider>", "provider id or alias")
+    .argument("[provider]", "provider id or alias (on a terminal: pick one when left out)")
     .addOption(json())
-    .action((provider: string, opts: Record<string, unknown>) => {
+    .action((provider: string | undefined, opts: Record<string, unknown>) => {
       globals = { json: opts.json === true };
       body = async (ctx) => (await import("./logout.ts")).logout(ctx, provider, opts);
     });
