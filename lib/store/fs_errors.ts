@@ -167,17 +167,16 @@ async function kindOf(path: string): Promise<"missing" | "directory" | "file" | 
   }
 }
 
-/** `is mode 555, owned by uid 0 (you are uid 1000)`, as far as it can be told. */
+/**
+ * `is mode 555, owned by uid 0`, as far as stat tells. (Not "you are uid
+ * N": asking for our own uid needs one more permission in the compiled binary.)
+ */
 async function ownerText(path: string): Promise<string | undefined> {
   try {
     const info = await Deno.stat(path);
     if (info.mode === null) return undefined;
     const mode = (info.mode & 0o777).toString(8).padStart(3, "0");
-    const me = Deno.uid();
-    const owner = info.uid !== null && me !== null && info.uid !== me
-      ? `, owned by uid ${info.uid} (you are uid ${me})`
-      : "";
-    return `is mode ${mode}${owner}`;
+    return `is mode ${mode}${info.uid === null ? "" : `, owned by uid ${info.uid}`}`;
   } catch {
     return undefined;
   }

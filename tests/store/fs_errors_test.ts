@@ -61,7 +61,7 @@ Deno.test("permission denied says whose the directory is and what its mode is", 
       assert.equal(error.exit, 1);
       assert.match(
         error.message,
-        /^Cannot write \S+auth\.json: permission denied \(\S+ is mode 555\)$/,
+        /^Cannot write \S+auth\.json: permission denied \(\S+ is mode 555, owned by uid \d+\)$/,
       );
       assert.match(error.fix!, /a directory you own and can write/);
     } finally {

@@ -66,7 +66,9 @@ Deno.test("after a SIGKILL mid-write, the next change under the lock removes the
   await withHome(async (home) => {
     const stale = await killMidWrite(home);
     assert.equal((await Deno.stat(stale)).mode! & 0o777, 0o600);
-    assert.match(await Deno.readTextFile(stale), /refresh-token-/, "it holds the token");
+    // Killed at any point of the write: empty, or the start of the new auth.json with its token.
+    const text = await Deno.readTextFile(stale);
+    assert.ok(text === "" || text.startsWith("{"), text.slice(0, 40));
     await updateAuthFile(home, (data) => {
       data.providers.x = { tokens: {} };
     });
