@@ -40,7 +40,7 @@ import {
   storedIssuer,
   type StoredToken,
 } from "../store/credentials.ts";
-import { guardWrite } from "../store/fs_errors.ts";
+import { isFsError, writeError } from "../store/fs_errors.ts";
 import { type HeldLock, withLock } from "../store/lock.ts";
 import { authFilePath, lockFilePath } from "../store/paths.ts";
 import type { TokenSet } from "./tokens.ts";
@@ -73,8 +73,9 @@ export interface AccessTokenOptions {
   force?: boolean;
   /**
    * When a due refresh fails for a passing reason (network, 5xx, lock wait,
-   * no refresh token, a home that cannot be written), return the current token if it has not expired yet,
-   * with the failure in {@link AccessToken.staleBecause}. Default false.
+   * no refresh token, a home that cannot be written), return the current
+   * token if it has not expired yet, with the failure in
+   * {@link AccessToken.staleBecause}. Default false.
    */
   allowStale?: boolean;
 }
@@ -114,30 +115,28 @@ export async function getAccessToken(
   }
   let latest = seen;
   try {
-    // The lock file is written too: a read-only or unwritable home fails here, before any
+    return await withLock(lockFilePath(options.home), async (lock) => {
+      latest = await readCredential(provider, options.home, now());
+      if (!options.force) {
+        const changed = latest.login.accessToken !== seen.login.accessToken;
+        // Compare tokens, not expiry: with lifetimes shorter than the skew, a token another
+        // process has just fetched is already "due", and refreshing it again would turn N
+        // waiting processes into N requests.
+        if (changed && !expired(latest.login, now())) {
+          return handOut(latest.login, "refreshed_elsewhere");
+        }
+        if (!refreshDue(latest.login, now(), provider.refreshSkewSeconds)) {
+          return handOut(latest.login, "stored");
+        }
+      }
+      return await refreshLocked(provider, latest, options, now, lock);
+    }, { timeoutMs: options.lockTimeoutMs, signal: options.signal });
+  } catch (caught) {
+    // Opening auth.lock writes too: a read-only or unwritable home fails there, before any
     // request, as auth_write_failed (and `token` can still hand out the current token).
-    return await guardWrite(
-      options.home,
-      lockFilePath(options.home),
-      () =>
-        withLock(lockFilePath(options.home), async (lock) => {
-          latest = await readCredential(provider, options.home, now());
-          if (!options.force) {
-            const changed = latest.login.accessToken !== seen.login.accessToken;
-            // Compare tokens, not expiry: with lifetimes shorter than the skew, a token another
-            // process has just fetched is already "due", and refreshing it again would turn N
-            // waiting processes into N requests.
-            if (changed && !expired(latest.login, now())) {
-              return handOut(latest.login, "refreshed_elsewhere");
-            }
-            if (!refreshDue(latest.login, now(), provider.refreshSkewSeconds)) {
-              return handOut(latest.login, "stored");
-            }
-          }
-          return await refreshLocked(provider, latest, options, now, lock);
-        }, { timeoutMs: options.lockTimeoutMs, signal: options.signal }),
-    );
-  } catch (e) {
+    const e = isFsError(caught)
+      ? await writeError(options.home, lockFilePath(options.home), caught)
+      : caught;
     if (
       options.allowStale && e instanceof AuthError && isPassing(e) &&
       !expired(latest.login, now())
