@@ -238,7 +238,7 @@ export async function parseCommandLine(
   program
     .command("completion")
     .description("print a shell completion script (bash, zsh or fish)")
-    .addArgument(new Argument("<shell>", "the shell: bash, zsh or fish").choices(SHELLS))
+    .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
     .addHelpText(
       "after",
       "\nInstall: hermes-auth completion bash > ~/.local/share/bash-completion/completions/" +
