@@ -1,7 +1,11 @@
 /**
  * The only place (with lib/cli) that talks to the terminal: human text on
  * stderr, data on stdout, or one JSON object per line with `--json`.
- * Colours are off when NO_COLOR is set or the stream is not a terminal.
+ * Colour is decided for each stream on its own (`hermes-auth status | grep`
+ * from a terminal must get plain data while the warnings on stderr stay
+ * coloured): {@link Output.style} styles stderr text, {@link Output.dataStyle}
+ * stdout data, and each is plain unless its stream may have colour (see
+ * {@link colorAllowed}).
  * Every line passes through a redactor that blanks registered secrets, a
  * last line of defence behind "never format a token into a message".
  *
@@ -17,9 +21,21 @@ export interface SyncWriter {
 /** Options of {@link Output}. */
 export interface OutputOptions {
   json: boolean;
-  color: boolean;
+  /** Colour on both streams, or per stream. */
+  color: boolean | { stdout: boolean; stderr: boolean };
   stdout: SyncWriter;
   stderr: SyncWriter;
+}
+
+/**
+ * May a stream carry colour: it is a terminal, `NO_COLOR` is unset or empty
+ * (https://no-color.org) and `TERM` is not `dumb`.
+ */
+export function colorAllowed(
+  isTerminal: boolean,
+  env: (name: string) => string | undefined,
+): boolean {
+  return isTerminal && !env("NO_COLOR") && env("TERM") !== "dumb";
 }
 
 const encoder = new TextEncoder();
@@ -40,6 +56,30 @@ function writeAll(w: SyncWriter, text: string): void {
   }
 }
 
+/** Control characters, and the bidi controls that reorder how a line reads. */
+// deno-lint-ignore no-control-regex -- control characters are what is being matched
+const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` safe to show on a terminal: control characters become visible
+ * escapes (`\n`, `\t`, `\x1b`, `\u202e`), so a stored value (a label Hermes
+ * or a provider wrote, an error message from a server) cannot move the
+ * cursor, recolour the screen or hide part of a line. `keep` names
+ * characters to leave as they are (e.g. `"\n"` for multi-line text).
+ */
+export function printable(text: string, keep = ""): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    if (keep.includes(c)) return c;
+    if (c === "\n") return "\\n";
+    if (c === "\r") return "\\r";
+    if (c === "\t") return "\\t";
+    const code = c.charCodeAt(0);
+    return code < 0x100
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
 function sgr(open: number, close: number) {
   return (on: boolean) => (s: string) => on ? `\x1b[${open}m${s}\x1b[${close}m` : s;
 }
@@ -55,20 +95,28 @@ const STYLES = {
 /** Styling functions; identity when colour is off. */
 export type Styles = { [K in keyof typeof STYLES]: (s: string) => string };
 
+function styles(color: boolean): Styles {
+  return Object.fromEntries(Object.entries(STYLES).map(([k, f]) => [k, f(color)])) as Styles;
+}
+
 /** Human or JSON rendering for one command run. */
 export class Output {
   readonly json: boolean;
+  /** Styles for human text on stderr ({@link info}, {@link warn}, …). */
   readonly style: Styles;
+  /** Styles for data on stdout ({@link data}): plain when stdout is a pipe or a file. */
+  readonly dataStyle: Styles;
   #opts: OutputOptions;
   #secrets = new Set<string>();
 
   constructor(options: OutputOptions) {
     this.#opts = options;
     this.json = options.json;
-    const color = options.color && !options.json;
-    this.style = Object.fromEntries(
-      Object.entries(STYLES).map(([k, f]) => [k, f(color)]),
-    ) as Styles;
+    const color = typeof options.color === "boolean"
+      ? { stdout: options.color, stderr: options.color }
+      : options.color;
+    this.style = styles(color.stderr && !options.json);
+    this.dataStyle = styles(color.stdout && !options.json);
   }
 
   /** Never print this value (tokens, codes, verifiers); it is replaced by `[redacted]`. */
@@ -125,8 +173,14 @@ export class Output {
     if (this.json) writeAll(this.#opts.stdout, this.#redact(JSON.stringify(obj, null, 2)) + "\n");
   }
 
-  /** An expected failure: message and fix on stderr, or an `error` event. */
-  error(err: AuthError): void {
+  /**
+   * An expected failure: message and fix on stderr, or an `error` event.
+   * With `debug` (HERMES_AUTH_DEBUG) the causes follow, in the words of
+   * whatever raised them (oauth4webapi, fetch, the OS): the detail a bug
+   * report needs, kept out of the one line a person reads.
+   */
+  error(err: AuthError, debug = false): void {
+    const causes = debug ? causeChain(err) : [];
     if (this.json) {
       this.event({
         event: "error",
@@ -134,11 +188,13 @@ export class Output {
         message: err.message,
         ...(err.fix ? { fix: err.fix } : {}),
         exit: err.exit,
+        ...(causes.length ? { causes } : {}),
       });
       return;
     }
     const lines = [`${this.style.red("✗")} ${err.message}`];
     if (err.fix) lines.push(`  ${this.style.dim("→")} ${err.fix}`);
+    for (const cause of causes) lines.push(this.style.dim(`  cause: ${cause}`));
     writeAll(this.#opts.stderr, this.#redact(lines.join("\n")) + "\n");
   }
 
@@ -156,4 +212,25 @@ export class Output {
       (debug && e instanceof Error && e.stack ? `\n${e.stack}` : "");
     writeAll(this.#opts.stderr, this.#redact(text) + "\n");
   }
+}
+
+/** `Name: message` of each cause under `err`, outermost first (at most 5). */
+function causeChain(err: Error): string[] {
+  const out: string[] = [];
+  let cause = err.cause;
+  while (cause !== undefined && out.length < 5) {
+    if (cause instanceof Error) {
+      const code = (cause as { code?: unknown }).code;
+      out.push(`${cause.name}${typeof code === "string" ? ` (${code})` : ""}: ${cause.message}`);
+      cause = cause.cause;
+    } else if (cause instanceof Response) {
+      // oauth4webapi keeps the response it refused as the cause.
+      out.push(`HTTP ${cause.status} ${cause.statusText} from ${cause.url || "the server"}`.trim());
+      break;
+    } else {
+      out.push(String(cause));
+      break;
+    }
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 /** Output: human text vs JSON, colours, redaction, closed pipes. */
 import assert from "node:assert/strict";
 import { AuthError, Exit } from "../lib/errors.ts";
-import { Output, type SyncWriter } from "../lib/output.ts";
+import { colorAllowed, Output, printable, type SyncWriter } from "../lib/output.ts";
 
 class Sink implements SyncWriter {
   text = "";
@@ -56,6 +56,42 @@ Deno.test("colours only when asked, never in JSON mode", () => {
   const colored = make(false, true);
   colored.out.success("done");
   assert.ok(colored.stderr.text.includes("\x1b[32m"));
+});
+
+Deno.test("colour is per stream: a piped stdout gets plain data while stderr stays coloured", () => {
+  const stdout = new Sink();
+  const stderr = new Sink();
+  const out = new Output({ json: false, color: { stdout: false, stderr: true }, stdout, stderr });
+  out.data(`${out.dataStyle.bold("xai-oauth")}  logged in`);
+  out.warn("careful");
+  assert.equal(stdout.text, "xai-oauth  logged in\n");
+  assert.equal(stderr.text, "\x1b[33m!\x1b[39m careful\n");
+  const reverse = new Output({
+    json: false,
+    color: { stdout: true, stderr: false },
+    stdout,
+    stderr,
+  });
+  assert.equal(reverse.dataStyle.bold("x"), "\x1b[1mx\x1b[22m");
+  assert.equal(reverse.style.bold("x"), "x");
+});
+
+Deno.test("colorAllowed: a terminal, NO_COLOR unset or empty, TERM not dumb", () => {
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  assert.equal(colorAllowed(true, env({ TERM: "xterm" })), true);
+  assert.equal(colorAllowed(false, env({ TERM: "xterm" })), false, "not a terminal");
+  assert.equal(colorAllowed(true, env({ NO_COLOR: "1" })), false);
+  // https://no-color.org: only a NO_COLOR that is present and not empty counts.
+  assert.equal(colorAllowed(true, env({ NO_COLOR: "" })), true);
+  assert.equal(colorAllowed(true, env({ TERM: "dumb" })), false);
+});
+
+Deno.test("printable escapes control and bidi characters, keeps the rest, and keeps what it is told", () => {
+  assert.equal(
+    printable("evil\x1b[31m\nx\t\r\x07\x7f\u202e ü ✓"),
+    "evil\\x1b[31m\\nx\\t\\r\\x07\\x7f\\u202e ü ✓",
+  );
+  assert.equal(printable("a\nb\x1b", "\n"), "a\nb\\x1b");
 });
 
 Deno.test("a closed pipe stops output quietly instead of crashing (add --json | head -1)", () => {

@@ -30,6 +30,7 @@ import {
 } from "../oauth/authcode.ts";
 import { providerBaseUrl, type ProviderServer, resolveServer } from "../oauth/server.ts";
 import type { TokenSet } from "../oauth/tokens.ts";
+import { printable } from "../output.ts";
 import type { ProviderSpec, RedirectSpec } from "../providers/types.ts";
 import { callbackOrigins, pasteWords } from "../providers/delivery.ts";
 import { openBrowser } from "../remote/browser.ts";
@@ -611,17 +612,19 @@ function reportSuccess(
   if (row) {
     const place = row.index === null ? "" : ` #${row.index}`;
     if (row.outcome === "added") {
-      out.info(`Added ${provider.id} OAuth credential${place}: "${row.label}"`);
+      out.info(`Added ${provider.id} OAuth credential${place}: "${printable(row.label)}"`);
     } else {
-      const whose = row.account ? ` (${row.account})` : "";
+      const whose = row.account ? ` (${printable(row.account)})` : "";
       out.info(
-        `Updated ${provider.id} OAuth credential${place} "${row.label}" in place: ` +
+        `Updated ${provider.id} OAuth credential${place} "${printable(row.label)}" in place: ` +
           `the same account${whose} was already stored.`,
       );
     }
     for (const other of row.unsure) {
       out.warn(
-        `could not tell whether #${other.index} "${other.label}" (id=${other.id}) is the same ` +
+        `could not tell whether #${other.index} "${
+          printable(other.label)
+        }" (id=${other.id}) is the same ` +
           "account; two logins of one account can end each other's session, so remove the " +
           `older one if it is (\`hermes-auth remove ${provider.id} ${other.id}\`)`,
       );

@@ -1,15 +1,14 @@
 /**
  * A change to auth.json on behalf of a command (`remove`, `logout`,
- * `model`): `updateAuthFile` with the command's clock, where a filesystem
- * refusal (a read-only or full disk, a HERMES_HOME that is not a directory,
- * an `auth.lock` that cannot be opened) becomes AuthError `auth_write_failed`
- * with a fix instead of an "unexpected error". Nothing is written then.
+ * `model`): `updateAuthFile` with the command's clock. A filesystem refusal
+ * (a read-only or full disk, a HERMES_HOME that is a file, an auth.json or
+ * `auth.lock` that is a directory) is AuthError `auth_write_failed` from the
+ * store itself (lib/store/fs_errors.ts), the same for every command that
+ * writes. Nothing is written then.
  *
  * @module
  */
-import { AuthError, Exit } from "../errors.ts";
 import { type AuthFile, updateAuthFile } from "../store/auth_store.ts";
-import { authFilePath } from "../store/paths.ts";
 import type { Context } from "./context.ts";
 
 /** Run `mutate` on auth.json under the lock (see the module doc). */
@@ -18,23 +17,5 @@ export async function writeAuth<T>(
   home: string,
   mutate: (data: AuthFile) => T,
 ): Promise<T> {
-  try {
-    return await updateAuthFile(home, mutate, { now: ctx.now });
-  } catch (error) {
-    if (!isFsError(error)) throw error;
-    throw new AuthError(
-      "auth_write_failed",
-      `Cannot write ${authFilePath(home)}: ${(error as Error).message}`,
-      {
-        exit: Exit.FAILURE,
-        fix: `Check that ${home} is a directory you can write to, with a writable auth.lock ` +
-          `(ls -la ${home}), or point HERMES_HOME at one that is; \`hermes-auth doctor\` checks this.`,
-        cause: error,
-      },
-    );
-  }
-}
-
-function isFsError(error: unknown): boolean {
-  return Object.values(Deno.errors).some((kind) => error instanceof kind);
+  return await updateAuthFile(home, mutate, { now: ctx.now });
 }

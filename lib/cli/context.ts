@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Output } from "../output.ts";
+import { colorAllowed, Output } from "../output.ts";
 
 /** The world as a command sees it. */
 export interface Context {
@@ -15,6 +15,8 @@ export interface Context {
   stdinIsTerminal: boolean;
   fetch: typeof fetch;
   now: () => Date;
+  /** IANA time zone for times shown to people; undefined: the system's (TZ). */
+  timeZone?: string;
   /** Aborted on Ctrl-C (SIGINT) while a command waits. */
   signal: AbortSignal;
 }
@@ -33,13 +35,15 @@ export function processContext(options: GlobalOptions, signal: AbortSignal): Con
       return undefined;
     }
   };
-  const color = env("NO_COLOR") === undefined && Deno.stderr.isTerminal() &&
-    env("TERM") !== "dumb";
   return {
     env,
     out: new Output({
       json: options.json === true,
-      color,
+      // Each stream on its own: `status | grep` keeps stdout plain while stderr stays coloured.
+      color: {
+        stdout: colorAllowed(Deno.stdout.isTerminal(), env),
+        stderr: colorAllowed(Deno.stderr.isTerminal(), env),
+      },
       stdout: Deno.stdout,
       stderr: Deno.stderr,
     }),

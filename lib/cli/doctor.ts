@@ -9,9 +9,10 @@
  *   provider's callback port (56121 xAI, 43827 Spotify, custom ones) is free
  *   on 127.0.0.1 and, when not, which process holds it.
  * - Files: HERMES_HOME (exists, is a directory, writable, not open to
- *   others), auth.json (permissions, parseable), config.yaml (valid YAML, or
- *   the line and column where it is not), and the active provider with the
- *   reason it is active (HERMES_INFERENCE_PROVIDER overrides config.yaml).
+ *   others), auth.json (a file, permissions, parseable), config.yaml (valid
+ *   YAML, or the line and column where it is not; each custom provider
+ *   entry), temp files left by killed writes, and the active provider with
+ *   the reason it is active (HERMES_INFERENCE_PROVIDER overrides config.yaml).
  * - Auth Providers: the `status` view (`collectStatus` / `renderStatus`).
  *
  * Exit code:
@@ -33,17 +34,20 @@
  */
 import { join } from "node:path";
 import { Exit, isAuthError } from "../errors.ts";
-import { builtinProviders } from "../providers/mod.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { browserCommand } from "../remote/browser.ts";
 import { defaultPortProbeDeps, type PortProbe, probePort } from "../remote/ports.ts";
 import { defaultProbe, detectSession, type SessionVerdict } from "../remote/session.ts";
 import { type ActiveProvider, resolveActiveProvider } from "../store/active_provider.ts";
-import { readAuthFile } from "../store/auth_store.ts";
+import { readAuthFile, strayPoolEntries } from "../store/auth_store.ts";
+import { poolRows } from "../store/pool.ts";
 import { configFilePath, getConfigValue, readConfig } from "../store/config.ts";
+import { findStaleTemps } from "../store/atomic.ts";
+import { diagnose, type PathProblem } from "../store/fs_errors.ts";
+import { pendingDir } from "../store/pending.ts";
 import { authFilePath, hermesHome, lockFilePath } from "../store/paths.ts";
 import type { Context } from "./context.ts";
-import { allKnownProviders } from "./providers.ts";
+import { knownProvidersChecked } from "./providers.ts";
 import { collectStatus, type ProviderStatus, renderStatus } from "./status.ts";
 
 /** Options of `doctor`, as commander hands them over. */
@@ -102,7 +106,8 @@ export async function doctorWith(
   const home = hermesHome(ctx.env);
   const checks: Check[] = [];
   const session = deps.session();
-  const providers = await allKnownProviders(ctx).catch(() => [...builtinProviders]);
+  const known = await knownProvidersChecked(ctx);
+  const providers = known.providers;
 
   checks.push(sessionCheck(session));
   checks.push(await browserCheck(ctx, session, deps));
@@ -112,8 +117,19 @@ export async function doctorWith(
   checks.push(...await homeChecks(home, deps.os));
   const auth = await authFileChecks(home, deps.os);
   checks.push(...auth.checks);
+  checks.push(...await leftoverChecks(home));
   const config = await configCheck(home);
   checks.push(config.check);
+  // Each custom provider entry that cannot be used, with its line (valid YAML is not enough).
+  for (const problem of known.broken) {
+    checks.push({
+      section: "files",
+      name: problem.id === null ? "config.yaml oauth_providers" : `config.yaml ${problem.id}`,
+      level: "fail",
+      message: problem.error.message,
+      fix: problem.error.fix,
+    });
+  }
 
   const active = resolveActiveProvider({
     env: ctx.env,
@@ -300,22 +316,24 @@ async function homeChecks(home: string, os: typeof Deno.build.os): Promise<Check
         message: `${home} does not exist yet; the first login creates it (mode 700)`,
       }];
     }
+    // A parent that is a file (ENOTDIR), one we may not enter…: say which.
+    const problem = await diagnose(home, home, error, "read");
     return [{
       section: "files",
       name: "HERMES_HOME",
       level: "fail",
-      message: `${home} cannot be examined: ${(error as Error).message}`,
-      fix:
-        `Point HERMES_HOME at a directory of yours, or check the path above it (ls -ld ${home}).`,
+      message: `${home} cannot be used: ${problem.reason}`,
+      fix: problem.fix,
     }];
   }
   if (!info.isDirectory) {
+    const problem = await diagnose(home, home, undefined, "read");
     return [{
       section: "files",
       name: "HERMES_HOME",
       level: "fail",
-      message: `${home} is not a directory`,
-      fix: `Move it aside (mv ${home} ${home}.bak) or point HERMES_HOME elsewhere.`,
+      message: problem.reason,
+      fix: problem.fix,
     }];
   }
   const checks: Check[] = [];
@@ -342,8 +360,8 @@ async function homeChecks(home: string, os: typeof Deno.build.os): Promise<Check
       section: "files",
       name: "HERMES_HOME writable",
       level: "fail",
-      message: `${home} is not writable: ${writable}`,
-      fix: `Make it writable by you (ls -ld ${home}), or point HERMES_HOME at a directory that is.`,
+      message: `${home} cannot be written: ${writable.reason}`,
+      fix: writable.fix,
     });
   }
   try {
@@ -365,8 +383,8 @@ async function homeChecks(home: string, os: typeof Deno.build.os): Promise<Check
   return checks;
 }
 
-/** Create and remove a scratch file; null when that works, else the reason. */
-async function probeWritable(dir: string): Promise<string | null> {
+/** Create and remove a scratch file; null when that works, else what stops it. */
+async function probeWritable(dir: string): Promise<PathProblem | null> {
   const path = join(dir, `.hermes-auth-doctor-${crypto.randomUUID().slice(0, 8)}`);
   try {
     const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
@@ -374,7 +392,7 @@ async function probeWritable(dir: string): Promise<string | null> {
     await Deno.remove(path);
     return null;
   } catch (error) {
-    return (error as Error).message;
+    return await diagnose(dir, path, error, "write");
   }
 }
 
@@ -387,13 +405,33 @@ async function authFileChecks(
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
-  } catch {
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return {
+        checks: [{
+          section: "files",
+          name: "auth.json",
+          level: "info",
+          message: `${path} does not exist yet: nobody has logged in here`,
+        }],
+        activeProvider: undefined,
+      };
+    }
+    return {
+      checks: [await unreadable(home, path, "auth.json", error)],
+      activeProvider: undefined,
+    };
+  }
+  if (!info.isFile) {
+    // A mode check of a directory would talk about "your tokens" in something that holds none.
+    const problem = await diagnose(home, path, undefined, "read");
     return {
       checks: [{
         section: "files",
         name: "auth.json",
-        level: "info",
-        message: `${path} does not exist yet: nobody has logged in here`,
+        level: "fail",
+        message: `${path} ${info.isDirectory ? "is a directory, not a file" : "is not a file"}`,
+        fix: problem.fix,
       }],
       activeProvider: undefined,
     };
@@ -423,8 +461,20 @@ async function authFileChecks(
     } else {
       activeProvider = data.active_provider;
       const providers = Object.keys(data.providers ?? {}).length;
-      const rows = Object.values(data.credential_pool ?? {})
-        .reduce((n, list) => n + (Array.isArray(list) ? list.length : 0), 0);
+      // Count what is a credential at all; `[null, 1, "s"]` is three nothings.
+      const pooled = Object.keys(data.credential_pool ?? {});
+      const rows = pooled.reduce((n, id) => n + poolRows(data, id).length, 0);
+      const stray = pooled.filter((id) => strayPoolEntries(data, id) > 0);
+      const strayCheck: Check | undefined = stray.length === 0 ? undefined : {
+        section: "files",
+        name: "auth.json pool",
+        level: "warn",
+        message: `credential_pool.${stray.join(", credential_pool.")} ${
+          stray.length === 1 ? "holds entries that are" : "hold entries that are"
+        } not credentials (not objects); every command ignores them`,
+        fix: `remove them by hand, or \`hermes-auth logout ${stray[0]}\` (which removes that ` +
+          "provider's whole login)",
+      };
       checks.push({
         section: "files",
         name: "auth.json",
@@ -434,6 +484,7 @@ async function authFileChecks(
             rows === 1 ? "" : "s"
           }`,
       });
+      if (strayCheck) checks.push(strayCheck);
     }
   } catch (error) {
     if (!isAuthError(error)) throw error;
@@ -460,11 +511,91 @@ async function authFileChecks(
   return { checks, activeProvider };
 }
 
+/** A file under the home that cannot even be looked at (its stat failed for another reason than "missing"). */
+async function unreadable(
+  home: string,
+  path: string,
+  name: string,
+  error: unknown,
+): Promise<Check> {
+  if (error instanceof Deno.errors.NotADirectory) {
+    // HERMES_HOME (or a parent) is a file: already the ✗ above, the cause of this one.
+    return {
+      section: "files",
+      name,
+      level: "info",
+      message: `${path} cannot exist while HERMES_HOME is not a directory (see above)`,
+    };
+  }
+  const problem = await diagnose(home, path, error, "read");
+  return {
+    section: "files",
+    name,
+    level: "fail",
+    message: `${path} cannot be read: ${problem.reason}`,
+    fix: problem.fix,
+  };
+}
+
+/**
+ * Temp files a write left when its process was killed (SIGKILL, power
+ * loss): copies of auth.json with refresh tokens, of a pending login's
+ * verifier. hermes-auth's own go with the next change under the lock;
+ * Hermes's (`.auth_*.tmp`) are only reported.
+ */
+async function leftoverChecks(home: string): Promise<Check[]> {
+  const ours = [
+    ...await findStaleTemps(authFilePath(home)),
+    ...await findStaleTemps(configFilePath(home)),
+    ...await matching(pendingDir(home), /^\.[A-Za-z0-9][A-Za-z0-9._-]*\.json\.[0-9a-f]{16}\.tmp$/),
+  ];
+  const hermes = await matching(home, /^\.auth_[^/]*\.tmp$/);
+  const checks: Check[] = [];
+  if (ours.length > 0) {
+    checks.push({
+      section: "files",
+      name: "leftover temp files",
+      level: "warn",
+      message: `${ours.length} temp file${ours.length === 1 ? "" : "s"} left by a hermes-auth ` +
+        "write that was killed; they may hold tokens (mode 600)",
+      details: ours,
+      fix: "the next change removes them (e.g. `hermes-auth refresh <provider>`), or `rm` them",
+    });
+  }
+  if (hermes.length > 0) {
+    checks.push({
+      section: "files",
+      name: "Hermes temp files",
+      level: "warn",
+      message: `${hermes.length} temp file${hermes.length === 1 ? " that looks" : "s that look"} ` +
+        "left by a Hermes write that was killed; they may hold tokens",
+      details: hermes,
+      fix: "remove them when no Hermes is running: `rm` the files above",
+    });
+  }
+  return checks;
+}
+
+async function matching(dir: string, pattern: RegExp): Promise<string[]> {
+  const found: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && pattern.test(entry.name)) found.push(join(dir, entry.name));
+    }
+  } catch {
+    // No such directory: nothing left there.
+  }
+  return found.sort();
+}
+
 async function configCheck(home: string): Promise<{ check: Check; provider: unknown }> {
   const path = configFilePath(home);
   try {
     await Deno.lstat(path);
-  } catch {
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) {
+      return { check: await unreadable(home, path, "config.yaml", error), provider: undefined };
+    }
     return {
       check: {
         section: "files",
@@ -569,7 +700,7 @@ function render(
   exit: number,
 ): void {
   const out = ctx.out;
-  const { green, yellow, red, dim, bold } = out.style;
+  const { green, yellow, red, dim, bold } = out.dataStyle;
   const mark: Record<Level, string> = {
     ok: green("✓"),
     info: dim("·"),
@@ -589,7 +720,7 @@ function render(
   out.data("");
   out.data(bold("◆ Auth Providers"));
   out.data(`  ${activeLine(active)}`);
-  renderStatus(out, statuses);
+  renderStatus(out, statuses, { now: ctx.now(), timeZone: ctx.timeZone });
   checks.filter((c) => c.section === "providers").forEach(line);
   out.data("");
   const fails = checks.filter((c) => c.level === "fail").length;

@@ -8,8 +8,9 @@
  * @module
  */
 import { Exit } from "../errors.ts";
+import { printable } from "../output.ts";
 import { builtinProviders } from "../providers/mod.ts";
-import { readAuthFile } from "../store/auth_store.ts";
+import { readAuthFile, strayPoolEntries } from "../store/auth_store.ts";
 import { pooledProviders, poolEntries, type PoolEntry } from "../store/pool.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
 import type { Context } from "./context.ts";
@@ -90,6 +91,16 @@ export async function list(
       `${authFilePath(home)} is not a usable auth.json; run \`hermes-auth doctor\` for details.`,
     );
   }
+  for (const id of filter ? [filter] : Object.keys(data.credential_pool ?? {})) {
+    const stray = strayPoolEntries(data, id);
+    if (stray > 0) {
+      out.warn(
+        `auth.json credential_pool.${printable(id)} holds ${stray} entr${
+          stray === 1 ? "y that is not a credential" : "ies that are not credentials"
+        } (not an object); they are ignored.`,
+      );
+    }
+  }
   const shown = groups.filter((g) => g.entries.length > 0);
   if (shown.length === 0) {
     const who = filter ?? "any provider";
@@ -107,7 +118,7 @@ export async function list(
     if (i > 0) out.data("");
     const count = group.entries.length;
     out.data(
-      `${out.style.bold(group.id)} — ${group.displayName} (${count} credential${
+      `${out.dataStyle.bold(group.id)} — ${group.displayName} (${count} credential${
         count === 1 ? "" : "s"
       }):`,
     );
@@ -138,13 +149,16 @@ function listed(entry: PoolEntry): ListedCredential {
 
 /** Aligned lines: `  #1  label  oauth  id=a1b2c3  device_code  [status]  ← in use`. */
 function table(entries: PoolEntry[], now: Date): string[] {
-  const cells = entries.map((entry) => [
-    `#${entry.index}`,
-    String(entry.row.label ?? ""),
-    String(entry.row.auth_type ?? ""),
-    `id=${entry.row.id}`,
-    String(entry.row.source ?? ""),
-  ]);
+  // Every cell comes from auth.json, which Hermes writes too: escaped, never run by the terminal.
+  const cells = entries.map((entry) =>
+    [
+      `#${entry.index}`,
+      String(entry.row.label ?? ""),
+      String(entry.row.auth_type ?? ""),
+      `id=${entry.row.id}`,
+      String(entry.row.source ?? ""),
+    ].map((cell) => printable(cell))
+  );
   const widths = cells[0].map((_, col) => Math.max(...cells.map((row) => row[col].length)));
   return entries.map((entry, i) => {
     const columns = cells[i].map((cell, col) => cell.padEnd(widths[col])).join("  ");
@@ -169,7 +183,7 @@ function statusText(entry: PoolEntry, now: Date): string {
       return "[no token]";
     case "dead": {
       const why = typeof row.last_error_message === "string" && row.last_error_message
-        ? `: ${row.last_error_message}`
+        ? `: ${printable(row.last_error_message)}`
         : "";
       return `[dead${why}; log in again]`;
     }

@@ -103,7 +103,7 @@ export async function run(
 /** Print a failure and return its exit code. */
 export function report(out: Output, e: unknown, debug: boolean): number {
   if (isAuthError(e)) {
-    out.error(e);
+    out.error(e, debug);
     return e.exit;
   }
   out.crash(e, debug);

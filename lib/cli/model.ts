@@ -21,7 +21,7 @@
  * @module
  */
 import process from "node:process";
-import { AuthError, Exit, usageError } from "../errors.ts";
+import { AuthError, Exit, isAuthError, usageError } from "../errors.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { resolveActiveProvider } from "../store/active_provider.ts";
 import { type AuthFile, readAuthFile } from "../store/auth_store.ts";
@@ -172,6 +172,7 @@ async function pick(
   const provider = providers.find((p) => p.id === providerId)!;
 
   let loggedIn = usable(data, provider, ctx.now());
+  let loggedInNow = false;
   if (!loggedIn) {
     const login = await prompter.confirm(
       `You are not logged in to ${provider.displayName}. Log in now?`,
@@ -185,6 +186,7 @@ async function pick(
       const code = await (await import("./add.ts")).add(loginCtx, provider.id, {});
       if (code !== Exit.OK) throw new AuthError("login_failed", "The login did not finish.");
       loggedIn = true;
+      loggedInNow = true;
     } else {
       ctx.out.warn(`Run \`hermes-auth add ${provider.id}\` before using it.`);
     }
@@ -192,19 +194,46 @@ async function pick(
 
   const { models, source } = await modelChoices(home, provider);
   const pinned = provider.models!.defaultModel;
-  const model = await prompter.select(
-    `Which ${provider.displayName} model?` +
-      (source === "models.dev" ? " (from the models.dev cache)" : ""),
-    models.map((m) => ({
-      name: m + (m === pinned ? " (default)" : "") +
-        (m === current.model && provider.id === current.provider ? " (current)" : ""),
-      value: m,
-    })),
-    provider.id === current.provider && current.model && models.includes(current.model)
-      ? current.model
-      : pinned,
-  );
+  const model = await keptOnCancel(provider, loggedInNow, () =>
+    prompter.select(
+      `Which ${provider.displayName} model?` +
+        (source === "models.dev" ? " (from the models.dev cache)" : ""),
+      models.map((m) => ({
+        name: m + (m === pinned ? " (default)" : "") +
+          (m === current.model && provider.id === current.provider ? " (current)" : ""),
+        value: m,
+      })),
+      provider.id === current.provider && current.model && models.includes(current.model)
+        ? current.model
+        : pinned,
+    ));
   return { provider, model, loggedIn };
+}
+
+/**
+ * Ask, and when a login was just stored and the question is cancelled, say
+ * so: "nothing was changed" would be untrue, the new credential is kept.
+ */
+async function keptOnCancel<T>(
+  provider: ProviderSpec,
+  loggedInNow: boolean,
+  ask: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await ask();
+  } catch (error) {
+    if (!loggedInNow || !isAuthError(error, "interrupted")) throw error;
+    throw new AuthError(
+      "interrupted",
+      `Cancelled: the new ${provider.displayName} login is stored in auth.json, ` +
+        "but config.yaml was not changed.",
+      {
+        exit: Exit.INTERRUPTED,
+        fix: `Run \`hermes-auth model\` again to choose the model (no new login needed), or ` +
+          `\`hermes-auth logout ${provider.id}\` to drop the login.`,
+      },
+    );
+  }
 }
 
 async function hasUsableLogin(ctx: Context, home: string, provider: ProviderSpec) {

@@ -8,7 +8,7 @@
 import { Exit } from "../errors.ts";
 import type { Context } from "./context.ts";
 import { providerNamed } from "./providers.ts";
-import { durationText } from "./status.ts";
+import { whenText } from "./when.ts";
 import { accessTokenFor } from "./token.ts";
 
 /** Options of `refresh`, as commander hands them over. */
@@ -32,7 +32,7 @@ export async function refresh(
     token_type: result.tokenType,
   });
   const expiry = result.expiresAt
-    ? `it expires in ${durationText((result.expiresAt.getTime() - ctx.now().getTime()) / 1000)}`
+    ? `it expires ${whenText(result.expiresAt, { now: ctx.now(), timeZone: ctx.timeZone })}`
     : "its expiry is not known";
   ctx.out.success(`Refreshed the ${provider.displayName} access token; ${expiry}`);
   return Exit.OK;

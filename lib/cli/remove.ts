@@ -8,6 +8,7 @@
  * @module
  */
 import { Exit } from "../errors.ts";
+import { printable } from "../output.ts";
 import { readAuthFile } from "../store/auth_store.ts";
 import { findRow, removeRow } from "../store/pool.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
@@ -57,8 +58,8 @@ export async function remove(
   });
   out.success(
     `Removed ${provider.id} credential #${index} (${
-      JSON.stringify(String(row.label))
-    }, id=${row.id})`,
+      printable(JSON.stringify(String(row.label)))
+    }, id=${printable(String(row.id))})`,
   );
   for (const also of result.alsoRemoved) {
     out.info(

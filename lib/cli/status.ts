@@ -10,9 +10,8 @@
  *
  * @module
  */
-import { Exit } from "../errors.ts";
-import type { Output } from "../output.ts";
-import { builtinProviders } from "../providers/mod.ts";
+import { type AuthError, Exit } from "../errors.ts";
+import { type Output, printable } from "../output.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { readAuthFile } from "../store/auth_store.ts";
 import {
@@ -23,8 +22,11 @@ import {
   pickCredential,
 } from "../store/credentials.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
+import { poolRows } from "../store/pool.ts";
+import { parseTimestamp } from "../store/timestamps.ts";
 import type { Context } from "./context.ts";
-import { allKnownProviders, providerNamed } from "./providers.ts";
+import { knownProvidersChecked, providerNamed } from "./providers.ts";
+import { type Clock, whenText } from "./when.ts";
 
 /** One provider's login as `status` (and `doctor`) show it. Carries no token. */
 export interface ProviderStatus {
@@ -55,6 +57,8 @@ export interface ProviderStatus {
   lastError: { code: string | null; message: string; at: string | null } | null;
   /** One line on what to do, when something needs doing. */
   fix: string | null;
+  /** A custom provider whose config.yaml entry is invalid: what is wrong, and on which line. */
+  configError: { message: string; line: number | null } | null;
 }
 
 /**
@@ -66,26 +70,63 @@ export async function collectStatus(
   ctx: Pick<Context, "env" | "now">,
   providerIds?: string[],
 ): Promise<ProviderStatus[]> {
-  const providers = providerIds?.length
-    ? await Promise.all(providerIds.map((id) => providerNamed(ctx, id)))
-    // A broken config.yaml must not hide the built-in logins; doctor reports it.
-    : await allKnownProviders(ctx).catch(() => [...builtinProviders]);
+  return (await collect(ctx, providerIds)).statuses;
+}
+
+/** The statuses, and (for the all-providers view) a config.yaml that could not be read at all. */
+async function collect(
+  ctx: Pick<Context, "env" | "now">,
+  providerIds?: string[],
+): Promise<{ statuses: ProviderStatus[]; configError?: AuthError }> {
+  // A broken config.yaml must not hide the built-in logins, nor a bad entry the good ones.
+  const checked = providerIds?.length ? undefined : await knownProvidersChecked(ctx);
+  const providers = checked?.providers ??
+    await Promise.all((providerIds ?? []).map((id) => providerNamed(ctx, id)));
   const home = hermesHome(ctx.env);
-  const { data, corrupt } = await readAuthFile(home);
+  const { data, corrupt, problem } = await readAuthFile(home);
   const now = ctx.now();
-  return providers.map((provider) => {
+  const statuses = providers.map((provider) => {
     const status = providerStatus(provider, data, now);
     if (corrupt) {
+      // Nothing is known about the login: it may well be in there. Not "no longer valid".
       status.lastError = {
         code: "auth_file_corrupt",
-        message: `${authFilePath(home)} is not valid JSON (or not a Hermes auth store)`,
+        message: `${authFilePath(home)} cannot be read as a Hermes auth store: ${
+          problem ?? "unusable content"
+        }`,
         at: null,
       };
-      status.fix = `run \`hermes-auth add ${provider.id}\`; the unreadable file is kept as ` +
-        "auth.json.corrupt";
+      status.fix = `repair ${authFilePath(home)} or move it aside; \`hermes-auth add ` +
+        `${provider.id}\` would keep it as auth.json.corrupt and start a new store`;
     }
     return status;
   });
+  for (const problem of checked?.broken ?? []) {
+    if (problem.id === null) continue;
+    statuses.push(brokenStatus(problem.id, problem.error, problem.line ?? null));
+  }
+  return { statuses, configError: checked?.configError };
+}
+
+/** A custom provider that cannot be used until its config.yaml entry is fixed. */
+function brokenStatus(id: string, error: AuthError, line: number | null): ProviderStatus {
+  return {
+    provider: id,
+    displayName: id,
+    loggedIn: false,
+    usable: false,
+    expiresAt: null,
+    expiresIn: null,
+    refreshable: false,
+    label: null,
+    account: null,
+    source: null,
+    active: false,
+    credentials: 0,
+    lastError: null,
+    fix: error.fix ?? null,
+    configError: { message: error.message, line },
+  };
 }
 
 function providerStatus(
@@ -108,11 +149,11 @@ function providerStatus(
     account: null,
     source: null,
     active: data.active_provider === provider.id,
-    credentials: Array.isArray(data.credential_pool?.[provider.id])
-      ? data.credential_pool[provider.id].length
-      : 0,
+    // Rows that are credentials at all: `[null, 1, "s"]` is no credential, as `list` agrees.
+    credentials: poolRows(data, provider.id).length,
     lastError: error ? { code: error.code, message: error.message, at: error.at } : null,
     fix: error ? `${relogin} again` : relogin,
+    configError: null,
   };
   if (!picked) return base;
   const { login, row } = picked;
@@ -138,50 +179,68 @@ function providerStatus(
 /**
  * Print statuses as human lines on stdout (nothing with --json): one line
  * per provider, then for one that is not usable the last error and the fix.
+ * Times are local (`expires 18:42 (in 59 min)`) on `clock`, by default the
+ * system's clock and time zone.
  */
-export function renderStatus(out: Output, statuses: ProviderStatus[]): void {
+export function renderStatus(
+  out: Output,
+  statuses: ProviderStatus[],
+  clock: Clock = { now: new Date() },
+): void {
   const width = Math.max(0, ...statuses.map((s) => s.provider.length));
+  const style = out.dataStyle;
+  // An unreadable auth.json is one problem, said once, not a dead login per provider.
+  const unreadable = statuses.find((s) => s.lastError?.code === "auth_file_corrupt");
+  if (unreadable?.lastError) {
+    out.data(`${style.yellow("⚠")} ${printable(unreadable.lastError.message)}`);
+    const fix = statuses.length === 1
+      ? unreadable.fix
+      : unreadable.fix?.replace(`add ${unreadable.provider}\``, "add <provider>`");
+    out.data(`    ${style.dim("→")} ${fix}`);
+  }
   for (const s of statuses) {
-    const mark = s.usable ? out.style.green("✓") : out.style.yellow("⚠");
-    out.data(`${mark} ${out.style.bold(s.provider.padEnd(width))}  ${describe(s)}`);
+    const mark = s.usable ? style.green("✓") : style.yellow("⚠");
+    out.data(`${mark} ${style.bold(s.provider.padEnd(width))}  ${describe(s, clock)}`);
+    if (s.lastError?.code === "auth_file_corrupt") continue;
+    if (s.configError) out.data(`    ${printable(s.configError.message)}`);
     if (!s.usable && s.lastError) {
-      const when = s.lastError.at ? ` (${s.lastError.at})` : "";
-      out.data(`    last error${when}: ${s.lastError.message}`);
+      const at = parseTimestamp(s.lastError.at);
+      const when = at ? ` ${whenText(at, clock)}` : "";
+      out.data(`    last error${when}: ${printable(s.lastError.message)}`);
     }
-    if (s.fix) out.data(`    ${out.style.dim("→")} ${s.fix}`);
+    if (s.fix) out.data(`    ${style.dim("→")} ${s.fix}`);
   }
 }
 
-function describe(s: ProviderStatus): string {
+function describe(s: ProviderStatus, clock: Clock): string {
   const parts: string[] = [];
-  if (!s.loggedIn) {
+  if (s.configError) {
+    parts.push("broken: its entry in config.yaml is invalid");
+  } else if (s.lastError?.code === "auth_file_corrupt") {
+    parts.push("unknown: auth.json cannot be read");
+  } else if (!s.loggedIn) {
     parts.push(s.lastError ? "not logged in: the login is no longer valid" : "not logged in");
   } else {
-    parts.push(`logged in, ${expiryText(s)}`);
-    if (s.label) parts.push(`label ${s.label}`);
-    if (s.account && s.account !== s.label) parts.push(`account ${s.account}`);
-    if (s.source) parts.push(`source ${s.source}`);
+    parts.push(`logged in, ${expiryText(s, clock)}`);
+    // Stored by Hermes or taken from the provider's token: shown, never run by the terminal.
+    if (s.label) parts.push(`label ${printable(s.label)}`);
+    if (s.account && s.account !== s.label) parts.push(`account ${printable(s.account)}`);
+    if (s.source) parts.push(`source ${printable(s.source)}`);
     if (s.credentials > 1) parts.push(`${s.credentials} credentials`);
   }
   if (s.active) parts.push("active");
   return parts.join(" · ");
 }
 
-function expiryText(s: ProviderStatus): string {
-  if (s.expiresIn === null) return "no expiry known";
-  if (s.expiresIn > 0) return `expires in ${durationText(s.expiresIn)}`;
-  const ago = `access token expired ${durationText(-s.expiresIn)} ago`;
+function expiryText(s: ProviderStatus, clock: Clock): string {
+  if (s.expiresAt === null) return "no expiry known";
+  const at = new Date(s.expiresAt);
+  if (at > clock.now) return `expires ${whenText(at, clock)}`;
+  const ago = `access token expired ${whenText(at, clock)}`;
   return s.refreshable ? `${ago}, renewed on next use` : `${ago}, and it cannot be refreshed`;
 }
 
-/** "42 s", "42 min", "5 h", "3 days": coarse, for people. */
-export function durationText(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 90) return `${s} s`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
-  if (s < 48 * 3600) return `${Math.round(s / 3600)} h`;
-  return `${Math.round(s / 86_400)} days`;
-}
+export { durationText } from "./when.ts";
 
 /** Options of `status`, as commander hands them over. */
 export interface StatusOptions {
@@ -197,12 +256,34 @@ export async function status(
   provider: string | undefined,
   _opts: StatusOptions,
 ): Promise<number> {
-  const statuses = await collectStatus(ctx, provider ? [provider] : undefined);
-  ctx.out.result({ providers: statuses });
-  renderStatus(ctx.out, statuses);
+  const { statuses, configError } = await collect(ctx, provider ? [provider] : undefined);
+  ctx.out.result({
+    providers: statuses,
+    ...(configError
+      ? {
+        config_error: {
+          code: configError.code,
+          message: configError.message,
+          fix: configError.fix,
+        },
+      }
+      : {}),
+  });
+  if (configError) {
+    // Custom providers cannot be known at all: say so before the built-in ones.
+    const style = ctx.out.dataStyle;
+    ctx.out.data(`${style.yellow("⚠")} ${printable(configError.message)}`);
+    ctx.out.data(`    no custom provider from config.yaml can be shown until it is fixed`);
+    if (configError.fix) ctx.out.data(`    ${style.dim("→")} ${configError.fix}`);
+  }
+  renderStatus(ctx.out, statuses, { now: ctx.now(), timeZone: ctx.timeZone });
   // Asked about one provider: is it usable? Asked about all: is every login there is
   // usable (a provider never logged in to, such as Spotify for most, is not a failure)?
-  const counted = provider ? statuses : statuses.filter((s) => s.loggedIn || s.lastError);
+  // A custom provider whose entry is broken, or a config.yaml that cannot be read, needs fixing.
+  const counted = provider
+    ? statuses
+    : statuses.filter((s) => s.loggedIn || s.lastError || s.configError);
+  if (configError) return Exit.LOGIN_REQUIRED;
   return counted.length > 0 && counted.every((s) => s.usable) ? Exit.OK : Exit.LOGIN_REQUIRED;
 }
 

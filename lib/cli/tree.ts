@@ -5,28 +5,74 @@
  *
  * @module
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { Exit } from "../errors.ts";
+import { printable } from "../output.ts";
 import type { Body, ParsedCommand } from "./mod.ts";
 import type { GlobalOptions } from "./context.ts";
 
+/** The shells `completion` makes scripts for (lib/cli/completion.ts). */
+const SHELLS = ["bash", "zsh", "fish"];
+
 function integer(min: number, max: number) {
   return (value: string): number => {
+    // No trimming: `--port ' 80'` is a typo to point out, not a port to guess.
     const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+    if (!/^\d+$/.test(value) || n < min || n > max) {
       throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
     }
     return n;
   };
 }
 
+/** The longest `--timeout`: a day. Longer waits are a mistake (ms for s?), not a plan. */
+const MAX_TIMEOUT_SECONDS = 86_400;
+
 function seconds(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 86_400) {
-    throw new InvalidArgumentError("expected a number of seconds greater than 0");
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0) || n > MAX_TIMEOUT_SECONDS) {
+    throw new InvalidArgumentError(
+      `expected a number of seconds greater than 0 and at most ${MAX_TIMEOUT_SECONDS} (24 hours)`,
+    );
   }
   return n;
 }
+
+/**
+ * Control characters (and the bidi controls that reorder text) in a label
+ * would be stored and later echoed to a terminal, where they move the cursor,
+ * recolour or disguise the line; a label is a name, so they are refused.
+ */
+function label(value: string): string {
+  if (/[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/u.test(value)) {
+    throw new InvalidArgumentError(
+      "a label cannot contain control characters (escape sequences, newlines, tabs…)",
+    );
+  }
+  return value;
+}
+
+/**
+ * Every command's usage errors end with the help to read: `(hermes-auth
+ * token --help for usage)`; an unknown command points at the program's own
+ * help. Commander copies one hint to every subcommand, which made every
+ * error point at `add`.
+ */
+function helpHints(command: Command, path: string[]): void {
+  command.showHelpAfterError(`(${path.join(" ")} --help for usage)`);
+  for (const sub of command.commands) helpHints(sub, [...path, sub.name()]);
+}
+
+/** Where commander prints help (stdout) and usage errors (stderr); tests capture them. */
+export interface ParserOutput {
+  writeOut(text: string): void;
+  writeErr(text: string): void;
+}
+
+const defaultParserOutput: ParserOutput = {
+  writeOut: (s) => void Deno.stdout.writeSync(new TextEncoder().encode(s)),
+  writeErr: (s) => void Deno.stderr.writeSync(new TextEncoder().encode(s)),
+};
 
 /**
  * Parse `argv` (without the program name): the command body to run and its
@@ -36,6 +82,7 @@ function seconds(value: string): number {
 export async function parseCommandLine(
   argv: string[],
   version: string,
+  io: ParserOutput = defaultParserOutput,
 ): Promise<ParsedCommand | number> {
   let body: Body | undefined;
   let globals: GlobalOptions = {};
@@ -47,11 +94,12 @@ export async function parseCommandLine(
     .version(version, "-V, --version", "print the version")
     .helpOption("-h, --help", "show help")
     .showSuggestionAfterError(true)
-    .showHelpAfterError("(add --help for usage)")
     .exitOverride()
     .configureOutput({
-      writeOut: (s) => void Deno.stdout.writeSync(new TextEncoder().encode(s)),
-      writeErr: (s) => void Deno.stderr.writeSync(new TextEncoder().encode(s)),
+      writeOut: io.writeOut,
+      writeErr: io.writeErr,
+      // Commander quotes the offending argument back; an escape sequence in it must not run.
+      outputError: (s, write) => write(printable(s, "\n")),
     })
     .addHelpText(
       "after",
@@ -71,7 +119,7 @@ export async function parseCommandLine(
     .option("--device-code", "use the device authorization grant (RFC 8628) where supported")
     .option("--port <n>", "callback port to listen on (0: any free port)", integer(0, 65535))
     .option("--timeout <seconds>", "how long to wait for the browser", seconds, 180)
-    .option("--label <name>", "label of the stored credential")
+    .option("--label <name>", "label of the stored credential", label)
     .option("--client-id <id>", "OAuth client id (Spotify, custom providers)")
     .option("--redirect-uri <uri>", "loopback redirect URI registered with the provider")
     .option("--scope <scopes>", "space-separated scopes instead of the provider's defaults")
@@ -149,9 +197,9 @@ export async function parseCommandLine(
   program
     .command("logout")
     .description("forget a provider's login and all its stored credentials")
-    .argument("<provider>", "provider id or alias")
+    .argument("[provider]", "provider id or alias (on a terminal: pick one when left out)")
     .addOption(json())
-    .action((provider: string, opts: Record<string, unknown>) => {
+    .action((provider: string | undefined, opts: Record<string, unknown>) => {
       globals = { json: opts.json === true };
       body = async (ctx) => (await import("./logout.ts")).logout(ctx, provider, opts);
     });
@@ -199,6 +247,22 @@ export async function parseCommandLine(
       body = async (ctx) => (await import("./doctor.ts")).doctor(ctx, opts);
     });
 
+  program
+    .command("completion")
+    .description("print a shell completion script (bash, zsh or fish)")
+    .addArgument(new Argument("<shell>", "the shell").choices(SHELLS))
+    .addHelpText(
+      "after",
+      "\nInstall: hermes-auth completion bash > ~/.local/share/bash-completion/completions/" +
+        'hermes-auth\n         hermes-auth completion zsh > "${fpath[1]}/_hermes-auth"\n' +
+        "         hermes-auth completion fish > ~/.config/fish/completions/hermes-auth.fish",
+    )
+    .action((shell: string) => {
+      // The script is generated from this very tree, so every command above completes.
+      body = async (ctx) => (await import("./completion.ts")).completion(ctx, shell, program);
+    });
+
+  helpHints(program, [program.name()]);
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (e) {

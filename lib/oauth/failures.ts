@@ -25,7 +25,14 @@ export function isNetworkFailure(e: unknown): boolean {
   return false;
 }
 
-/** A short, secret-free description of a failure. */
+/**
+ * A short, secret-free description of a failure, in a person's terms: an
+ * HTTP error status by its name and meaning (`HTTP 503 Service Unavailable:
+ * the server is down or overloaded`), not oauth4webapi's "is not a conform
+ * Token Endpoint response", and a network failure by what happened (refused,
+ * DNS, TLS, timeout) and to which host. The library's own words stay on the
+ * error's `cause`, which `HERMES_AUTH_DEBUG=1` prints.
+ */
 export function describeFailure(e: unknown): string {
   if (e instanceof oauth.ResponseBodyError) {
     const desc = e.error_description ? ` (${oneLine(e.error_description)})` : "";
@@ -37,14 +44,82 @@ export function describeFailure(e: unknown): string {
   }
   if (e instanceof oauth.OperationProcessingError) {
     const status = failureStatus(e);
+    // An error status without an OAuth error body (a 503 page from a load balancer, a 404):
+    // the status is the whole story.
+    if (status !== undefined && status >= 400) return httpStatusText(status);
     const prefix = status ? `HTTP ${status}: ` : "";
     if (e.code === oauth.RESPONSE_IS_NOT_JSON) return `${prefix}the response is not JSON`;
     return `${prefix}${oneLine(e.message)}`;
   }
   if (e instanceof DOMException && e.name === "TimeoutError") return "the request timed out";
-  if (e instanceof TypeError) return `network error: ${oneLine(e.message)}`;
+  if (e instanceof TypeError) return networkText(e);
   if (e instanceof Error) return oneLine(e.message);
   return String(e);
+}
+
+const STATUS_NAMES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  425: "Too Early",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
+/** `HTTP 503 Service Unavailable: the server is down or overloaded`. */
+export function httpStatusText(status: number): string {
+  const name = STATUS_NAMES[status];
+  const head = name ? `HTTP ${status} ${name}` : `HTTP ${status}`;
+  const meaning = statusMeaning(status);
+  return meaning ? `${head}: ${meaning}` : head;
+}
+
+/** What an error status from a provider means for the person waiting on it. */
+function statusMeaning(status: number): string | undefined {
+  if (status === 429) return "the server is turning requests away for now";
+  if (status === 408 || status === 504) return "the server did not answer in time";
+  if (status === 502 || status === 503) return "the server is down or overloaded";
+  if (status >= 500) return "the server failed";
+  if (status === 404) return "the endpoint does not exist at that address";
+  return undefined;
+}
+
+/**
+ * A fetch failure in words: Deno's TypeError says only "fetch failed"; its
+ * cause says what went wrong (`… for url (https://auth.x.ai/…): client error
+ * (Connect): tcp connect error: Connection refused`).
+ */
+function networkText(e: TypeError): string {
+  const detail = [e.message, String((e as { cause?: unknown }).cause ?? "")].join(" ");
+  const host = /for url \((\w+:\/\/[^)\s]+)\)/.exec(detail)?.[1];
+  let where = "";
+  try {
+    if (host) where = ` ${new URL(host).host}`;
+  } catch {
+    // No usable URL in the message: say it without the host.
+  }
+  if (/dns error|failed to lookup|Name or service not known|nodename nor servname/i.test(detail)) {
+    return `the host name${where} could not be resolved (DNS)`;
+  }
+  if (/Connection refused/i.test(detail)) {
+    return `the connection to${where || " the server"} was refused`;
+  }
+  if (/Connection reset|broken pipe/i.test(detail)) {
+    return `the connection to${where || " the server"} was cut`;
+  }
+  if (/timed out/i.test(detail)) return `the connection to${where || " the server"} timed out`;
+  if (/certificate|tls|ssl|handshake/i.test(detail)) {
+    return `the TLS connection to${
+      where || " the server"
+    } failed (is its certificate trusted here?)`;
+  }
+  return `network error: ${oneLine(e.message)}`;
 }
 
 function oneLine(text: string): string {

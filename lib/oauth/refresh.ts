@@ -41,6 +41,7 @@ import {
   storedIssuer,
   type StoredToken,
 } from "../store/credentials.ts";
+import { isFsError, writeError } from "../store/fs_errors.ts";
 import { type HeldLock, withLock } from "../store/lock.ts";
 import { authFilePath, lockFilePath } from "../store/paths.ts";
 import type { TokenSet } from "./tokens.ts";
@@ -79,8 +80,9 @@ export interface AccessTokenOptions {
   account?: string;
   /**
    * When a due refresh fails for a passing reason (network, 5xx, lock wait,
-   * no refresh token), return the current token if it has not expired yet,
-   * with the failure in {@link AccessToken.staleBecause}. Default false.
+   * no refresh token, a home that cannot be written), return the current
+   * token if it has not expired yet, with the failure in
+   * {@link AccessToken.staleBecause}. Default false.
    */
   allowStale?: boolean;
 }
@@ -145,7 +147,12 @@ export async function getAccessToken(
       }
       return await refreshLocked(provider, latest, options, now, lock);
     }, { timeoutMs: options.lockTimeoutMs, signal: options.signal });
-  } catch (e) {
+  } catch (caught) {
+    // Opening auth.lock writes too: a read-only or unwritable home fails there, before any
+    // request, as auth_write_failed (and `token` can still hand out the current token).
+    const e = isFsError(caught)
+      ? await writeError(options.home, lockFilePath(options.home), caught)
+      : caught;
     if (
       options.allowStale && e instanceof AuthError && isPassing(e) &&
       !expired(latest.login, now())
@@ -177,7 +184,8 @@ export function expired(login: StoredToken, now: Date): boolean {
 
 /** Failures after which the current token may still be handed out. */
 function isPassing(e: AuthError): boolean {
-  return ["network_error", "provider_error", "lock_timeout", "not_refreshable"].includes(e.code);
+  return ["network_error", "provider_error", "lock_timeout", "not_refreshable", "auth_write_failed"]
+    .includes(e.code);
 }
 
 function handOut(login: StoredToken, origin: AccessToken["origin"]): AccessToken {

@@ -211,13 +211,17 @@ export function classify(e: unknown, provider: ProviderSpec): RefreshFailure {
     );
     return new RefreshFailure(error, "transient");
   }
+  // A passing status is the provider having a bad moment: say that, not what the library saw.
   const error = new AuthError(
     "provider_error",
-    `${provider.displayName}'s token endpoint failed to refresh the login: ${why}`,
+    passing
+      ? `${provider.displayName} could not refresh the login right now (${why}); ` +
+        "the stored login is unchanged"
+      : `${provider.displayName}'s token endpoint failed to refresh the login: ${why}`,
     {
       exit: Exit.PROVIDER,
       fix: passing
-        ? "this is usually temporary: try again in a minute"
+        ? "This is usually temporary: try again in a few minutes."
         : "try again later; if it keeps failing, log in again with " +
           `\`hermes-auth add ${provider.id}\``,
       cause: e,

@@ -23,7 +23,7 @@
  */
 import { AuthError, Exit } from "../errors.ts";
 import { endpointProblem } from "../oauth/policy.ts";
-import { configFilePath, getConfigValue, readConfig } from "../store/config.ts";
+import { configFilePath, configLine, getConfigValue, readConfig } from "../store/config.ts";
 import { builtinProviders } from "./mod.ts";
 import type { EndpointSource, ProviderSpec } from "./types.ts";
 
@@ -75,12 +75,19 @@ const GUIDE = "docs/guides/custom-providers.md";
 
 type Entry = Record<string, unknown>;
 
-function invalid(path: string, expected: string, got?: unknown): AuthError {
+/** An `oauth_providers` entry that is wrong, with the key path that is. */
+class EntryError extends AuthError {
+  constructor(readonly keyPath: string, readonly problem: string) {
+    super("config_invalid", `config.yaml: ${keyPath}: ${problem}`, {
+      exit: Exit.USAGE,
+      fix: `fix ${keyPath} in config.yaml (see ${GUIDE})`,
+    });
+  }
+}
+
+function invalid(path: string, expected: string, got?: unknown): EntryError {
   const found = got === undefined ? "" : ` (found ${describe(got)})`;
-  return new AuthError("config_invalid", `config.yaml: ${path}: expected ${expected}${found}`, {
-    exit: Exit.USAGE,
-    fix: `fix ${path} in config.yaml (see ${GUIDE})`,
-  });
+  return new EntryError(path, `expected ${expected}${found}`);
 }
 
 function describe(value: unknown): string {
@@ -359,35 +366,69 @@ function parseEntry(id: string, entry: unknown): ProviderSpec {
  * Throws AuthError `config_invalid` (exit 2) naming the key path.
  */
 export function parseCustomProviders(value: unknown, builtinIds: string[]): ProviderSpec[] {
-  if (value === undefined || value === null) return [];
+  const { providers, problems } = checkCustomProviders(value, builtinIds);
+  if (problems.length > 0) throw problems[0].error;
+  return providers;
+}
+
+/** A custom provider entry that cannot be used. */
+export interface CustomProviderProblem {
+  /** The entry's id; null when `oauth_providers` itself (or config.yaml) is wrong. */
+  id: string | null;
+  /** The key path that is wrong, e.g. `oauth_providers.my-idp.redirect.port`. */
+  keyPath: string;
+  /** The 1-based line of config.yaml it is on, when known. */
+  line?: number;
+  /** AuthError `config_invalid` (exit 2), as a command that needs the entry throws it. */
+  error: AuthError;
+}
+
+/**
+ * Like {@link parseCustomProviders}, but every entry on its own: the good
+ * ones are returned, each bad one becomes a {@link CustomProviderProblem}
+ * (so `status` and `doctor` can show it as broken next to the rest).
+ */
+export function checkCustomProviders(
+  value: unknown,
+  builtinIds: string[],
+): { providers: ProviderSpec[]; problems: CustomProviderProblem[] } {
+  if (value === undefined || value === null) return { providers: [], problems: [] };
   if (!isMap(value)) {
-    throw invalid(CUSTOM_PROVIDERS_KEY, "a map of provider ids to their settings", value);
+    const error = invalid(CUSTOM_PROVIDERS_KEY, "a map of provider ids to their settings", value);
+    return { providers: [], problems: [{ id: null, keyPath: CUSTOM_PROVIDERS_KEY, error }] };
   }
   const taken = new Map<string, string>(
     builtinIds.map((name) => [name.toLowerCase(), "a built-in provider"]),
   );
   const providers: ProviderSpec[] = [];
+  const problems: CustomProviderProblem[] = [];
   for (const [id, entry] of Object.entries(value)) {
-    const path = `${CUSTOM_PROVIDERS_KEY}.${id}`;
-    if (!PLAIN_NAME.test(id)) {
-      throw invalid(path, "a provider id that is a plain lower-case name ([a-z0-9][a-z0-9._-]*)");
+    try {
+      providers.push(parseNamedEntry(id, entry, taken));
+    } catch (error) {
+      if (!(error instanceof EntryError)) throw error;
+      problems.push({ id, keyPath: error.keyPath, error });
     }
-    const provider = parseEntry(id, entry);
-    for (
-      const [name, where] of [
-        [id, path],
-        ...provider.aliases.map((a, i) => [a, `${path}.aliases[${i}]`]),
-      ]
-    ) {
-      const owner = taken.get(name);
-      if (owner) {
-        throw invalid(where, `a name not already used by ${owner} ("${name}" is)`);
-      }
-      taken.set(name, `provider ${id}`);
-    }
-    providers.push(provider);
   }
-  return providers;
+  return { providers, problems };
+}
+
+function parseNamedEntry(id: string, entry: unknown, taken: Map<string, string>): ProviderSpec {
+  const path = `${CUSTOM_PROVIDERS_KEY}.${id}`;
+  if (!PLAIN_NAME.test(id)) {
+    throw invalid(path, "a provider id that is a plain lower-case name ([a-z0-9][a-z0-9._-]*)");
+  }
+  const provider = parseEntry(id, entry);
+  const names: [string, string][] = [
+    [id, path],
+    ...provider.aliases.map((a, i): [string, string] => [a, `${path}.aliases[${i}]`]),
+  ];
+  for (const [name, where] of names) {
+    const owner = taken.get(name);
+    if (owner) throw invalid(where, `a name not already used by ${owner} ("${name}" is)`);
+  }
+  for (const [name] of names) taken.set(name, `provider ${id}`);
+  return provider;
 }
 
 /**
@@ -396,21 +437,49 @@ export function parseCustomProviders(value: unknown, builtinIds: string[]): Prov
  * the entries, see {@link parseCustomProviders}).
  */
 export async function loadCustomProviders(home: string): Promise<ProviderSpec[]> {
+  const { providers, problems } = await loadCustomProvidersChecked(home);
+  if (problems.length > 0) throw problems[0].error;
+  return providers;
+}
+
+/**
+ * Every usable custom provider of `<home>/config.yaml`, and a
+ * {@link CustomProviderProblem} for each entry that is not, its error naming
+ * the file and line (`…/config.yaml line 12: oauth_providers.my-idp.scopes:
+ * expected …`). A config.yaml that cannot be read or parsed still throws.
+ */
+export async function loadCustomProvidersChecked(
+  home: string,
+): Promise<{ providers: ProviderSpec[]; problems: CustomProviderProblem[] }> {
   const doc = await readConfig(home);
   const builtinIds = builtinProviders.flatMap((p) => [p.id, ...p.aliases]);
-  try {
-    return parseCustomProviders(getConfigValue(doc, CUSTOM_PROVIDERS_KEY), builtinIds);
-  } catch (e) {
-    if (e instanceof AuthError && e.code === "config_invalid") {
-      throw new AuthError(
-        "config_invalid",
-        e.message.replace(/^config\.yaml/, configFilePath(home)),
-        {
-          exit: e.exit,
-          fix: e.fix,
-        },
-      );
-    }
-    throw e;
+  const checked = checkCustomProviders(getConfigValue(doc, CUSTOM_PROVIDERS_KEY), builtinIds);
+  const path = configFilePath(home);
+  const problems = checked.problems.map((problem): CustomProviderProblem => {
+    const line = configLine(doc, keySegments(problem));
+    const { keyPath } = problem;
+    const detail = problem.error instanceof EntryError ? problem.error.problem : "invalid";
+    const error = new AuthError(
+      "config_invalid",
+      `${path}${line ? ` line ${line}` : ""}: ${keyPath}: ${detail}`,
+      {
+        exit: Exit.USAGE,
+        fix: `fix ${keyPath} ${line ? `on line ${line} of` : "in"} ${path} (see ${GUIDE})`,
+      },
+    );
+    return { ...problem, error, ...(line ? { line } : {}) };
+  });
+  return { providers: checked.providers, problems };
+}
+
+/** `oauth_providers.my-idp.scopes[1]` as YAML path segments, the id taken whole (it may hold dots). */
+function keySegments(problem: CustomProviderProblem): (string | number)[] {
+  const segments: (string | number)[] = [CUSTOM_PROVIDERS_KEY];
+  if (problem.id === null) return segments;
+  segments.push(problem.id);
+  const rest = problem.keyPath.slice(`${CUSTOM_PROVIDERS_KEY}.${problem.id}`.length);
+  for (const [, key, index] of rest.matchAll(/\.([^.[\]]+)|\[(\d+)\]/g)) {
+    segments.push(index !== undefined ? Number(index) : key);
   }
+  return segments;
 }

@@ -44,6 +44,64 @@ export async function tightenPrivateDir(dir: string): Promise<void> {
 export interface WriteFileAtomicOptions {
   /** Permission bits of the written file; default 0600. */
   mode?: number;
+  /**
+   * First remove temp files a killed writer left next to `path` (see
+   * {@link removeStaleTemps}). Only for a caller that holds the lock every
+   * writer of `path` holds, so no live writer's temp file can be among them.
+   */
+  removeStaleTemps?: boolean;
+}
+
+/** How many random bytes name a temp file: `.<name>.<16 hex>.tmp`. */
+const TEMP_RANDOM_BYTES = 8;
+
+function tempPattern(name: string): RegExp {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^\\.${escaped}\\.[0-9a-f]{${TEMP_RANDOM_BYTES * 2}}\\.tmp$`);
+}
+
+/**
+ * The temp files {@link writeFileAtomic} leaves next to `path` when its
+ * process is killed mid-write (`.auth.json.<16 hex>.tmp`, mode 0600): regular
+ * files matching exactly that name, in the directory the write goes to (a
+ * symlinked `path` is followed, as the write does). Other files, Hermes's
+ * own temp files (`.auth_*.tmp`) included, never match.
+ */
+export async function findStaleTemps(path: string): Promise<string[]> {
+  const target = await followSymlink(path);
+  const dir = dirname(target);
+  const pattern = tempPattern(basename(target));
+  const found: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      // readDir does not follow links: a symlink named like a temp file is not ours.
+      if (entry.isFile && pattern.test(entry.name)) found.push(join(dir, entry.name));
+    }
+  } catch {
+    // No directory yet (or not readable): nothing was left there.
+  }
+  return found.sort();
+}
+
+/**
+ * Remove the temp files a killed writer left next to `path` (they hold
+ * whatever it was writing: for auth.json, refresh tokens). The caller must
+ * hold the lock that every writer of `path` takes (auth.lock for auth.json
+ * and config.yaml, pending.lock for pending logins): a live writer's temp
+ * file only exists while it holds that lock. Best effort; returns what was
+ * removed.
+ */
+export async function removeStaleTemps(path: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const stale of await findStaleTemps(path)) {
+    try {
+      await Deno.remove(stale);
+      removed.push(stale);
+    } catch {
+      // Gone already, or not ours to remove: the write itself goes on.
+    }
+  }
+  return removed;
 }
 
 /**
@@ -65,9 +123,10 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const mode = options.mode ?? 0o600;
   const bytes = new TextEncoder().encode(data);
+  if (options.removeStaleTemps) await removeStaleTemps(path);
   const target = await followSymlink(path);
   const dir = dirname(target);
-  const tmp = join(dir, `.${basename(target)}.${randomHex(8)}.tmp`);
+  const tmp = join(dir, `.${basename(target)}.${randomHex(TEMP_RANDOM_BYTES)}.tmp`);
 
   const file = await Deno.open(tmp, { write: true, createNew: true, mode });
   let closed = false;

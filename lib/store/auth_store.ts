@@ -10,6 +10,7 @@
 
 import { AuthError, type AuthErrorOptions } from "../errors.ts";
 import { ensurePrivateDir, tightenPrivateDir, writeFileAtomic } from "./atomic.ts";
+import { guardWrite, isFsError, readError } from "./fs_errors.ts";
 import { type HeldLock, withLock } from "./lock.ts";
 import { authFilePath, lockFilePath } from "./paths.ts";
 import { isoUtc } from "./timestamps.ts";
@@ -103,25 +104,49 @@ export function parseAuthFile(text: string): AuthFile {
   return data as AuthFile;
 }
 
+/**
+ * How many entries of `credential_pool[providerId]` are not credentials at
+ * all (`null`, `1`, `"s"`: anything but an object), a pool that is not a
+ * list counting as one. Every reader skips them; commands say they are there.
+ */
+export function strayPoolEntries(data: AuthFile, providerId: string): number {
+  const pool = data.credential_pool;
+  if (!isObject(pool) || !(providerId in pool)) return 0;
+  const rows: unknown = pool[providerId];
+  if (!Array.isArray(rows)) return 1;
+  return rows.filter((row) => !isObject(row)).length;
+}
+
 /** Render a store as written to disk: 2-space JSON and a trailing newline. */
 export function serializeAuthFile(data: AuthFile): string {
   return JSON.stringify(data, null, 2) + "\n";
 }
 
+/** What {@link readAuthFile} found. */
+export interface AuthFileView {
+  data: AuthFile;
+  /** The content is not a Hermes store; `data` is then empty. */
+  corrupt: boolean;
+  /** Why it is not, e.g. "auth.json is not valid JSON." (only when corrupt). */
+  problem?: string;
+}
+
 /**
  * Read auth.json without the lock: a read-only view, e.g. for `status`. A
  * missing file (or missing home) reads as empty; unusable content reads as
- * `{ data: empty, corrupt: true }`. Never writes. Throws
+ * `{ data: empty, corrupt: true, problem }`. Never writes. Throws
  * {@link AuthFileError} `auth_file_unreadable` when the file exists but
  * cannot be read.
  */
-export async function readAuthFile(home: string): Promise<{ data: AuthFile; corrupt: boolean }> {
-  const bytes = await readBytes(authFilePath(home));
+export async function readAuthFile(home: string): Promise<AuthFileView> {
+  const bytes = await readBytes(home, authFilePath(home));
   if (bytes === null) return { data: emptyAuthFile(), corrupt: false };
   try {
     return { data: parseAuthFile(decode(bytes)), corrupt: false };
   } catch (error) {
-    if (error instanceof AuthFileError) return { data: emptyAuthFile(), corrupt: true };
+    if (error instanceof AuthFileError) {
+      return { data: emptyAuthFile(), corrupt: true, problem: error.message };
+    }
     throw error;
   }
 }
@@ -146,6 +171,11 @@ export interface UpdateAuthFileOptions {
  * rethrown; when it returns, `updated_at` is set and the file is written
  * atomically, 0600, as 2-space JSON with a trailing newline. Returns what
  * `mutate` returned.
+ *
+ * When the home, the lock or the file cannot be written (a read-only or full
+ * disk, a HERMES_HOME that is a file, an auth.json that is a directory…),
+ * throws AuthError `auth_write_failed` saying so (lib/store/fs_errors.ts);
+ * nothing is written then.
  */
 export async function updateAuthFile<T>(
   home: string,
@@ -153,25 +183,48 @@ export async function updateAuthFile<T>(
   options: UpdateAuthFileOptions = {},
 ): Promise<T> {
   const now = options.now ?? (() => new Date());
-  await ensurePrivateDir(home);
+  const path = authFilePath(home);
+  await guardWrite(home, home, () => ensurePrivateDir(home));
   await tightenPrivateDir(home);
-  return await withLock(lockFilePath(home), async () => {
-    const path = authFilePath(home);
-    const bytes = await readBytes(path);
-    let data = emptyAuthFile();
-    if (bytes !== null) {
-      try {
-        data = parseAuthFile(decode(bytes));
-      } catch (error) {
-        if (!(error instanceof AuthFileError)) throw error;
-        await copyAside(path, bytes, now());
+  const locked = () =>
+    withLock(lockFilePath(home), async () => {
+      const bytes = await readBytes(home, path);
+      let data = emptyAuthFile();
+      if (bytes !== null) {
+        try {
+          data = parseAuthFile(decode(bytes));
+        } catch (error) {
+          if (!(error instanceof AuthFileError)) throw error;
+          await guardWrite(home, corruptCopyPath(home), () => copyAside(path, bytes, now()));
+        }
       }
-    }
-    const result = await mutate(data);
-    data.updated_at = isoUtc(now());
-    await writeFileAtomic(path, serializeAuthFile(data), { mode: 0o600 });
-    return result;
-  }, { timeoutMs: options.timeoutMs, lock: options.lock });
+      let result: T;
+      try {
+        result = await mutate(data);
+      } catch (error) {
+        // The caller's own failure, whatever it is: not a write failure to explain.
+        throw new MutateFailure(error);
+      }
+      data.updated_at = isoUtc(now());
+      await guardWrite(
+        home,
+        path,
+        // Under auth.lock: temp files next to auth.json are from writers that died.
+        () =>
+          writeFileAtomic(path, serializeAuthFile(data), { mode: 0o600, removeStaleTemps: true }),
+      );
+      return result;
+    }, { timeoutMs: options.timeoutMs, lock: options.lock });
+  try {
+    return await guardWrite(home, lockFilePath(home), locked);
+  } catch (error) {
+    throw error instanceof MutateFailure ? error.error : error;
+  }
+}
+
+/** Carries an error `mutate` threw past the write-failure mapping, unchanged. */
+class MutateFailure {
+  constructor(readonly error: unknown) {}
 }
 
 /** Where {@link updateAuthFile} keeps a copy of an unusable auth.json. */
@@ -208,19 +261,15 @@ async function copyAside(path: string, bytes: Uint8Array, at: Date): Promise<str
   );
 }
 
-async function readBytes(path: string): Promise<Uint8Array | null> {
+async function readBytes(home: string, path: string): Promise<Uint8Array | null> {
   try {
     return await Deno.readFile(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return null;
-    throw new AuthFileError(
-      "auth_file_unreadable",
-      `Cannot read ${path}: ${(error as Error).message}`,
-      {
-        fix: `Check the owner and permissions of ${path} (it should be yours, mode 600).`,
-        cause: error,
-      },
-    );
+    if (!isFsError(error)) throw error;
+    // Say what is really there: a HERMES_HOME that is a file, an auth.json that is a directory…
+    const why = await readError("auth_file_unreadable", home, path, error);
+    throw new AuthFileError("auth_file_unreadable", why.message, { fix: why.fix, cause: error });
   }
 }
 

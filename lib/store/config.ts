@@ -30,6 +30,7 @@ import {
   isMap,
   isScalar,
   isSeq,
+  LineCounter,
   type Node,
   Pair,
   parse,
@@ -41,6 +42,7 @@ import {
 } from "yaml";
 import { AuthError, Exit, usageError } from "../errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.ts";
+import { guardWrite, isFsError, readError } from "./fs_errors.ts";
 import { type HeldLock, withLock } from "./lock.ts";
 import { lockFilePath } from "./paths.ts";
 
@@ -87,7 +89,7 @@ interface LoadedConfig {
  * the file exists but cannot be read.
  */
 export async function readConfig(home: string): Promise<Document> {
-  return (await loadConfig(configFilePath(home))).doc;
+  return (await loadConfig(configFilePath(home), home)).doc;
 }
 
 /**
@@ -107,6 +109,38 @@ export function getConfigValue(doc: Document, key: string): unknown {
   }
   if (node === null || node === undefined) return null;
   return (node as Node).toJS(doc);
+}
+
+/** Line positions of the documents {@link readConfig} parsed, for {@link configLine}. */
+const lineCounters = new WeakMap<Document, LineCounter>();
+
+/**
+ * The 1-based line of config.yaml where the node at `path` (map keys and
+ * sequence indexes, e.g. `["oauth_providers", "my-idp", "scopes", 1]`)
+ * starts, or of the deepest part of the path that exists; undefined for a
+ * document {@link readConfig} did not parse.
+ */
+export function configLine(doc: Document, path: (string | number)[]): number | undefined {
+  const counter = lineCounters.get(doc);
+  if (!counter) return undefined;
+  let node: unknown = doc.contents;
+  let offset: number | undefined;
+  for (const segment of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    if (typeof segment === "number" && isSeq(node)) {
+      node = node.items[segment];
+      offset = (node as Node | undefined)?.range?.[0] ?? offset;
+    } else if (typeof segment === "string" && isMap(node)) {
+      const pair = findPair(node, segment);
+      if (!pair) break;
+      offset = (pair.key as Node | null)?.range?.[0] ?? offset;
+      node = pair.value;
+    } else {
+      break;
+    }
+    if (node === undefined) break;
+  }
+  return offset === undefined ? undefined : counter.linePos(offset).line;
 }
 
 /**
@@ -183,7 +217,8 @@ export interface UpdateConfigOptions {
  * Throws AuthError: `usage` (exit 2) for a malformed key; `config_not_a_map`
  * (exit 2) when a key goes through a scalar, a sequence or an alias;
  * `config_invalid` / `config_unreadable` for a file that cannot be used,
- * which is then left byte-identical; `config_write_failed` when the file or
+ * which is then left byte-identical; `auth_write_failed` (the one error of
+ * every write under HERMES_HOME, lib/store/fs_errors.ts) when the file or
  * the lock cannot be written, leaving no partial file behind.
  */
 export async function updateConfig(
@@ -203,26 +238,17 @@ export async function updateConfig(
       remove: true,
     })),
   ];
-  try {
-    await withLock(lockFilePath(home), async () => {
-      const loaded = await loadConfig(path);
+  await guardWrite(home, lockFilePath(home), () =>
+    withLock(lockFilePath(home), async () => {
+      const loaded = await loadConfig(path, home);
       const next = editConfig(loaded, steps, path);
       if (next === (loaded.text ?? "")) return;
-      await ensurePrivateDir(home);
-      await writeFileAtomic(path, next, { mode: loaded.mode ?? 0o600 });
-    }, { lock: options.lock });
-  } catch (error) {
-    if (!isFsError(error)) throw error;
-    throw new AuthError(
-      "config_write_failed",
-      `Cannot write ${path}: ${(error as Error).message}`,
-      {
-        fix: `Check that ${home} exists and is writable by you (ls -ld ${home}), ` +
-          "or point HERMES_HOME at a directory that is.",
-        cause: error,
-      },
-    );
-  }
+      await guardWrite(home, path, async () => {
+        await ensurePrivateDir(home);
+        // Under auth.lock, which every config.yaml writer holds: stale temps are the dead's.
+        await writeFileAtomic(path, next, { mode: loaded.mode ?? 0o600, removeStaleTemps: true });
+      });
+    }, { lock: options.lock }));
 }
 
 /** One edit: set `value` at `segments`, or remove them. */
@@ -233,7 +259,7 @@ interface Step {
   remove: boolean;
 }
 
-async function loadConfig(path: string): Promise<LoadedConfig> {
+async function loadConfig(path: string, home: string): Promise<LoadedConfig> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -241,10 +267,8 @@ async function loadConfig(path: string): Promise<LoadedConfig> {
     if (error instanceof Deno.errors.NotFound) {
       return { doc: parseDocument("", PARSE_OPTIONS) };
     }
-    throw new AuthError("config_unreadable", `Cannot read ${path}: ${(error as Error).message}`, {
-      fix: `Check that ${path} is a file you can read (ls -l ${path}).`,
-      cause: error,
-    });
+    if (!isFsError(error)) throw error;
+    throw await readError("config_unreadable", home, path, error);
   }
   let text: string;
   try {
@@ -256,7 +280,9 @@ async function loadConfig(path: string): Promise<LoadedConfig> {
       cause: error,
     });
   }
-  const doc = parseDocument(text, PARSE_OPTIONS);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { ...PARSE_OPTIONS, lineCounter });
+  lineCounters.set(doc, lineCounter);
   const [first] = doc.errors;
   if (first) {
     const pos = first.linePos?.[0];
@@ -684,8 +710,4 @@ function lineAfter(text: string, offset: number): number {
 
 function eolOf(text: string): string {
   return text.includes("\r\n") ? "\r\n" : "\n";
-}
-
-function isFsError(error: unknown): boolean {
-  return Object.values(Deno.errors).some((kind) => error instanceof kind);
 }

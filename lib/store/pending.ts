@@ -26,6 +26,7 @@
 import { join } from "./path.ts";
 import { AuthError, Exit } from "../errors.ts";
 import { ensurePrivateDir, tightenPrivateDir, writeFileAtomic } from "./atomic.ts";
+import { guardWrite } from "./fs_errors.ts";
 import { withLock } from "./lock.ts";
 
 /** How long a pending login may wait for its callback URL by default: 10 minutes. */
@@ -74,15 +75,26 @@ function lockPath(home: string): string {
 
 /**
  * Save `pending` as the provider's pending login, replacing an older one.
- * Returns the file's path.
+ * Returns the file's path. A home that cannot be written is AuthError
+ * `auth_write_failed` (lib/store/fs_errors.ts).
  */
 export async function savePending(home: string, pending: PendingLogin): Promise<string> {
   const path = pendingPath(home, pending.provider);
   const dir = pendingDir(home);
-  await ensurePrivateDir(dir);
+  await guardWrite(home, dir, () => ensurePrivateDir(dir));
   await tightenPrivateDir(dir);
   const body = JSON.stringify({ version: PENDING_VERSION, ...pending }, null, 2) + "\n";
-  await withLock(lockPath(home), () => writeFileAtomic(path, body, { mode: 0o600 }));
+  await guardWrite(home, lockPath(home), () =>
+    withLock(
+      lockPath(home),
+      // Under pending.lock: temp files next to it are from writers that died (they hold verifiers).
+      () =>
+        guardWrite(
+          home,
+          path,
+          () => writeFileAtomic(path, body, { mode: 0o600, removeStaleTemps: true }),
+        ),
+    ));
   return path;
 }
 
@@ -131,6 +143,23 @@ export async function finishPending<T>(
     if (e instanceof Deno.errors.NotFound) throw noPending(provider);
     throw e;
   }
+  return await guardWrite(
+    home,
+    lockPath(home),
+    () => finishLocked(home, path, provider, state, now, maxAgeMs, finish, options),
+  );
+}
+
+async function finishLocked<T>(
+  home: string,
+  path: string,
+  provider: string,
+  state: string | null,
+  now: () => Date,
+  maxAgeMs: number,
+  finish: (pending: PendingLogin) => Promise<T>,
+  options: FinishPendingOptions,
+): Promise<T> {
   return await withLock(lockPath(home), async () => {
     let text: string;
     try {

@@ -25,6 +25,8 @@ export interface FakeOptions {
   env?: Record<string, string>;
   now?: Date;
   stdinIsTerminal?: boolean;
+  /** Time zone of the times shown; default UTC. */
+  timeZone?: string;
 }
 
 /** The fixed "now" of these tests. */
@@ -43,6 +45,7 @@ export function fakeContext(home: string, options: FakeOptions = {}): Fake {
     stdinIsTerminal: options.stdinIsTerminal ?? false,
     fetch: () => Promise.reject(new Error("this command must not use the network")),
     now: () => now,
+    timeZone: options.timeZone ?? "UTC",
     signal: new AbortController().signal,
   };
   return { ctx, stdout, stderr, env };

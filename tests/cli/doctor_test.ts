@@ -124,7 +124,7 @@ Deno.test("a HERMES_HOME that is a file, or whose lock is a directory: exit 1", 
     await Deno.writeTextFile(home, "oops");
     const file = await doctor(home, deps());
     assert.equal(file.code, 1);
-    assert.match(file.stdout, /✗ HERMES_HOME: .* is not a directory/);
+    assert.match(file.stdout, /✗ HERMES_HOME: HERMES_HOME .* is a file, not a directory/);
     await Deno.remove(home);
 
     await healthyHome(home);

@@ -33,6 +33,8 @@ export interface CommandResult {
 export interface RunOptions {
   env: Record<string, string>;
   now?: () => Date;
+  /** Time zone of the times shown; default UTC, so outputs do not depend on the machine. */
+  timeZone?: string;
 }
 
 /** Run `argv` through lib/cli/mod.ts with a fake context; never exits the test process. */
@@ -46,6 +48,7 @@ export async function runCommand(argv: string[], options: RunOptions): Promise<C
     stdinIsTerminal: false,
     fetch: globalThis.fetch.bind(globalThis),
     now: options.now ?? (() => new Date()),
+    timeZone: options.timeZone ?? "UTC",
     signal,
   }));
   return { code, stdout: stdout.text, stderr: stderr.text };

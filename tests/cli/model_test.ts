@@ -161,7 +161,7 @@ Deno.test("a HERMES_HOME that cannot be written: a clear error, exit 1, config u
       await run(fake, (ctx) => modelWith(ctx, { provider: "xai-oauth" }, NO_PROMPTS)),
       1,
     );
-    assert.match(fake.stderr.text, /Cannot write .*config\.yaml/);
+    assert.match(fake.stderr.text, /Cannot write .*auth\.lock: it is a directory, not a file/);
     assert.doesNotMatch(fake.stderr.text, /unexpected error/);
     assert.equal(await config(home), "model:\n  provider: auto\n");
   });

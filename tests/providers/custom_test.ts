@@ -434,7 +434,7 @@ Deno.test("loadCustomProviders reads the YAML of the issue's example", async () 
   }
 });
 
-Deno.test("loadCustomProviders names the file and the key of a mistake", async () => {
+Deno.test("loadCustomProviders names the file, the line and the key of a mistake", async () => {
   const home = await Deno.makeTempDir({ prefix: "hermes-custom-" });
   try {
     await Deno.writeTextFile(
@@ -445,7 +445,11 @@ Deno.test("loadCustomProviders names the file and the key of a mistake", async (
     await assert.rejects(loadCustomProviders(home), (e: unknown) => {
       assert.ok(isAuthError(e, "config_invalid"));
       assert.equal(e.exit, 2);
-      assert.ok(e.message.startsWith(`${home}/config.yaml: oauth_providers.my-idp.redirect.port`));
+      assert.ok(
+        e.message.startsWith(`${home}/config.yaml line 5: oauth_providers.my-idp.redirect.port:`),
+        e.message,
+      );
+      assert.match(e.fix!, /on line 5 of /);
       assert.match(e.message, /whole number from 1 to 65535 \(found "huge"\)/);
       return true;
     });

@@ -444,7 +444,7 @@ Deno.test("concurrent updates in one process all land (the lock serialises them)
 });
 
 Deno.test({
-  name: "a read-only HERMES_HOME gives config_write_failed and leaves config.yaml as it was",
+  name: "a read-only HERMES_HOME gives auth_write_failed and leaves config.yaml as it was",
   // root ignores directory modes; the symlink test below forces the failure for root.
   ignore: !posix || root,
   fn: async () => {
@@ -454,7 +454,7 @@ Deno.test({
       await Deno.chmod(home, 0o500);
       try {
         await assert.rejects(updateConfig(home, { "model.default": "grok-4.3" }), (e) => {
-          assert.ok(isAuthError(e, "config_write_failed"));
+          assert.ok(isAuthError(e, "auth_write_failed"));
           assert.ok(e.message.includes(path));
           assert.ok(e.fix?.includes(home));
           return true;
@@ -480,7 +480,7 @@ Deno.test({
       const path = configFilePath(home);
       await Deno.symlink(join(gone, "config.yaml"), path);
       await assert.rejects(updateConfig(home, { "model.default": "grok-4.3" }), (e) => {
-        assert.ok(isAuthError(e, "config_write_failed"), String(e));
+        assert.ok(isAuthError(e, "auth_write_failed"), String(e));
         assert.ok(e.message.includes(path));
         return true;
       });
