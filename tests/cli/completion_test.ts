@@ -139,6 +139,7 @@ Deno.test({
         "--manual-paste",
       ]);
       assert.deepEqual(await bashComplete(path, ["hermes-auth", "token", "--"]), [
+        "--account",
         "--json",
         "--help",
       ]);

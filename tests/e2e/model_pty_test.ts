@@ -131,7 +131,7 @@ Deno.test({
     assert.match(screen, /Run `hermes-auth model` again to choose the model/);
     assert.doesNotMatch(screen, /nothing was changed/);
     const auth = JSON.parse(await Deno.readTextFile(`${home.path}/auth.json`));
-    assert.ok(auth.providers["xai-oauth"].tokens.refresh_token, "the login is there");
+    assert.ok(auth.credential_pool["xai-oauth"][0].refresh_token, "the login is there");
     await assert.rejects(Deno.stat(`${home.path}/config.yaml`), Deno.errors.NotFound);
   },
 });
