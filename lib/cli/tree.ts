@@ -94,6 +94,7 @@ export async function parseCommandLine(
     .version(version, "-V, --version", "print the version")
     .helpOption("-h, --help", "show help")
     .showSuggestionAfterError(true)
+    .helpCommand(false)
     .exitOverride()
     .configureOutput({
       writeOut: io.writeOut,
@@ -260,6 +261,22 @@ export async function parseCommandLine(
     .action((shell: string) => {
       // The script is generated from this very tree, so every command above completes.
       body = async (ctx) => (await import("./completion.ts")).completion(ctx, shell, program);
+    });
+
+  program
+    .command("help")
+    .description("the guides: ssh, xai, spotify, custom, exit-codes (or a command's help)")
+    .argument("[topic]", "a guide's topic, or a command name")
+    .addOption(json())
+    .action((topic: string | undefined, opts: Record<string, unknown>) => {
+      globals = { json: opts.json === true };
+      const command = program.commands.find((c) => c.name() === topic && c.name() !== "help");
+      if (command) {
+        command.outputHelp();
+        body = () => Promise.resolve(Exit.OK);
+        return;
+      }
+      body = async (ctx) => (await import("./help.ts")).help(ctx, topic, opts);
     });
 
   helpHints(program, [program.name()]);
