@@ -1,46 +1,27 @@
 /**
  * `hermes-auth add <provider>`: log in and store the credential.
  *
- * Five ways in, one outcome (a stored credential):
- * - loopback (default): bind the callback listener (its port decides the
- *   redirect URI; it answers CORS for the provider's own pages, which may
- *   call it from script), print the authorize URL and, on a remote session,
- *   the tunnel hint for the port actually bound; open a browser where one can
- *   be shown; then take whichever comes first: the browser's callback, a
- *   pasted one (the redirect URL, its query, or the code the page shows), the
- *   timeout or Ctrl-C. On a terminal a timeout offers the paste prompt once
- *   more instead of failing, and a pasted code the provider refuses asks for
- *   another instead of ending the login.
- * - `--manual-paste`: no listener at all; the person pastes the same things.
- * - `--no-wait` / `--callback-url`: a two-step login for bots and scripts.
- * - `--device-code`: RFC 8628, for providers that have it.
+ * This module only parses the flags, lets lib/login choose the way in (the
+ * device code grant on a remote session where the provider has one, the
+ * browser login elsewhere, or what a flag asks for), shows the login's
+ * events through {@link LoginView} and stores the result. How each way in
+ * works is in lib/login/.
  *
  * @module
  */
-import { AuthError, Exit, usageError } from "../errors.ts";
-import { type CallbackServer, startCallbackServer } from "../loopback/callback_server.ts";
-import { parsePastedCallback } from "../loopback/paste.ts";
-import { lines, type ReceivedCallback, waitForCallback } from "../loopback/wait.ts";
-import {
-  authorizationUrl,
-  CODE_REJECTED_WHY,
-  createLoginSecrets,
-  exchangeCode,
-  type PendingExchange,
-} from "../oauth/authcode.ts";
-import { providerBaseUrl, type ProviderServer, resolveServer } from "../oauth/server.ts";
-import type { TokenSet } from "../oauth/tokens.ts";
+import { Exit, usageError } from "../errors.ts";
+import { chooseWay, login, type LoginIO, type LoginResult, StdinLines } from "../login/mod.ts";
+import { scopeOption } from "../login/authorize.ts";
+import { type ProviderServer, resolveServer } from "../oauth/server.ts";
 import { printable } from "../output.ts";
 import type { ProviderSpec, RedirectSpec } from "../providers/types.ts";
-import { callbackOrigins, pasteWords } from "../providers/delivery.ts";
 import { openBrowser } from "../remote/browser.ts";
-import { defaultProbe, detectSession, type SessionVerdict } from "../remote/session.ts";
-import { sshHint, tunnelCommand } from "../remote/ssh_hint.ts";
+import { defaultProbe, detectSession } from "../remote/session.ts";
 import { readAuthFile, updateAuthFile } from "../store/auth_store.ts";
 import { applyLogin, type StoredLogin } from "../store/credentials.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
-import { finishPending, savePending } from "../store/pending.ts";
 import type { Context } from "./context.ts";
+import { LoginView } from "./login_view.ts";
 import { chooseClientId, providerNamed } from "./providers.ts";
 
 /** Options of `add`, as commander hands them over. */
@@ -59,63 +40,59 @@ export interface AddOptions {
   json?: boolean;
 }
 
-/** A finished login, ready to store. */
-interface LoginResult {
-  tokens: TokenSet;
-  authMode: "oauth_pkce" | "oauth_device_code";
-  redirectUri?: string;
-  /** The client the login was made with, when not the resolved one (two-step). */
-  clientId?: string;
-}
-
 /** Run `add`; returns the exit code. */
 export async function add(ctx: Context, providerName: string, opts: AddOptions): Promise<number> {
   const provider = await providerNamed(ctx, providerName);
-  checkFlagCombinations(provider, opts);
-  const redirect = redirectSpec(provider, opts);
-  const stored = (await readAuthFile(hermesHome(ctx.env))).data.providers[provider.id];
+  const home = hermesHome(ctx.env);
+  const request = {
+    deviceCode: opts.deviceCode,
+    manualPaste: opts.manualPaste,
+    noWait: opts.wait === false,
+    callbackUrl: opts.callbackUrl,
+    redirectChosen: opts.port !== undefined || opts.redirectUri !== undefined,
+    portChosen: opts.port !== undefined,
+    redirect: redirectSpec(provider, opts),
+    timeoutMs: (opts.timeout ?? 180) * 1000,
+    ...scopeOption(opts.scope),
+    openBrowser: opts.browser !== false,
+    home,
+  };
+  const session = detectSession({ ...defaultProbe(), env: ctx.env });
+  const choice = chooseWay(provider, request, session);
+  const stored = (await readAuthFile(home)).data.providers[provider.id];
   const storedClientId = typeof stored?.client_id === "string" ? stored.client_id : undefined;
-  const clientId = opts.callbackUrl !== undefined
-    // Finishing a two-step login: the pending login knows its client; see finishTwoStep.
+  const clientId = choice.way === "two-step-finish"
+    // Finishing a two-step login: the pending login knows its client (lib/login/two_step.ts).
     ? (opts.clientId ?? storedClientId ?? provider.clientId.builtIn ?? PENDING_CLIENT)
     : chooseClientId(provider, { flag: opts.clientId, stored: storedClientId }, ctx.env);
-  const session = detectSession({ ...defaultProbe(), env: ctx.env });
   const server = await resolveServer(provider, { env: ctx.env, fetch: ctx.fetch, clientId });
-  const input = new StdinLines(ctx);
+
+  const view = new LoginView(ctx.out, {
+    provider: provider.id,
+    displayName: provider.displayName,
+    qr: false,
+  });
+  const input = new StdinLines(ctx.stdin);
+  const io: LoginIO = {
+    emit: view.render,
+    secret: (value) => ctx.out.secret(value),
+    input,
+    stdinIsTerminal: ctx.stdinIsTerminal,
+    env: ctx.env,
+    fetch: ctx.fetch,
+    now: ctx.now,
+    signal: ctx.signal,
+    openBrowser: (url) => openBrowser(url, { env: ctx.env, os: Deno.build.os, session }),
+    hostname: defaultProbe().hostname,
+  };
   try {
-    let result: LoginResult;
-    if (opts.callbackUrl !== undefined) {
-      result = await finishTwoStep(ctx, server, opts.callbackUrl);
-    } else if (opts.wait === false) {
-      await startTwoStep(ctx, server, session, redirect, opts);
-      return Exit.OK;
-    } else if (opts.deviceCode) {
-      result = await deviceLogin(ctx, server, session, opts);
-    } else {
-      result = await browserLogin(ctx, server, session, redirect, opts, input);
-    }
+    const result = await login(server, io, request, session, choice);
+    if (result === null) return Exit.OK;
     reportSuccess(ctx, provider, await storeLogin(ctx, server, result, opts));
     return Exit.OK;
   } finally {
+    view.finish();
     await input.close();
-  }
-}
-
-function checkFlagCombinations(provider: ProviderSpec, opts: AddOptions): void {
-  if (opts.deviceCode && !provider.deviceCode) {
-    throw usageError(
-      `${provider.displayName} has no device code login`,
-      `log in with the browser instead: hermes-auth add ${provider.id}`,
-    );
-  }
-  const modes = [
-    opts.manualPaste && "--manual-paste",
-    opts.deviceCode && "--device-code",
-    opts.wait === false && "--no-wait",
-    opts.callbackUrl !== undefined && "--callback-url",
-  ].filter(Boolean);
-  if (modes.length > 1) {
-    throw usageError(`${modes.join(" and ")} cannot be used together`, "pick one way to log in");
   }
 }
 
@@ -159,400 +136,6 @@ function redirectFix(provider: ProviderSpec): string {
 
 /** Placeholder client id until the pending login supplies the real one. */
 const PENDING_CLIENT = "(from the pending login)";
-
-/** The redirect URI when no listener decides it (manual paste, two-step). */
-function fixedRedirectUri(redirect: RedirectSpec): string {
-  return `http://${redirect.host}:${redirect.port}${redirect.path}`;
-}
-
-function scopeOption(opts: AddOptions): { scopes?: string[] } {
-  const scopes = opts.scope?.split(/[\s,]+/).filter(Boolean);
-  return scopes?.length ? { scopes } : {};
-}
-
-/**
- * Lines typed on stdin, shared by successive waits: a wait that ends stops
- * reading without cancelling stdin, so the next prompt still gets input.
- */
-class StdinLines {
-  #ctx: Context;
-  #it?: AsyncIterator<string>;
-  #pending?: Promise<IteratorResult<string>>;
-
-  constructor(ctx: Context) {
-    this.#ctx = ctx;
-  }
-
-  /** A view for one wait; its return() detaches without losing a line in flight. */
-  view(): AsyncIterable<string> {
-    this.#it ??= lines(this.#ctx.stdin())[Symbol.asyncIterator]();
-    const it = this.#it;
-    let detached = false;
-    const next = async (): Promise<IteratorResult<string>> => {
-      if (detached) return { done: true, value: undefined };
-      this.#pending ??= it.next();
-      const result = await this.#pending;
-      if (detached) return { done: true, value: undefined }; // keep it for the next view
-      this.#pending = undefined;
-      return result;
-    };
-    return {
-      [Symbol.asyncIterator]: () => ({
-        next,
-        return: () => {
-          detached = true;
-          return Promise.resolve({ done: true, value: undefined });
-        },
-      }),
-    };
-  }
-
-  async close(): Promise<void> {
-    await this.#it?.return?.().catch(() => {});
-  }
-}
-
-/** The loopback login, or `--manual-paste` without a listener. */
-async function browserLogin(
-  ctx: Context,
-  server: ProviderServer,
-  session: SessionVerdict,
-  redirect: RedirectSpec,
-  opts: AddOptions,
-  input: StdinLines,
-): Promise<LoginResult> {
-  const { provider } = server;
-  const out = ctx.out;
-  const words = pasteWords(provider.callbackDelivery);
-  const secrets = await createLoginSecrets(provider);
-  out.secret(secrets.codeVerifier);
-  const timeoutMs = (opts.timeout ?? 180) * 1000;
-  const manual = opts.manualPaste === true;
-
-  let listener: CallbackServer | undefined;
-  if (!manual) {
-    const { port } = redirect;
-    listener = await startCallbackServer({
-      port,
-      portFallback: redirect.portFallback,
-      path: redirect.path,
-      expectedState: secrets.state,
-      pages: provider.pages,
-      allowedOrigins: callbackOrigins(
-        provider.callbackDelivery,
-        server.as.authorization_endpoint!,
-      ),
-      onWarning: (message) => out.warn(message),
-    }).catch((e) => {
-      throw isCode(e, "port_in_use") ? portBusy(provider, redirect, opts) : e;
-    });
-    if (port !== 0 && listener.port !== port) {
-      out.warn(`port ${port} is busy; listening on ${listener.port} instead`);
-    }
-  }
-  try {
-    const redirectUri = listener?.redirectUri ?? fixedRedirectUri(redirect);
-    const pending: PendingExchange = { ...secrets, redirectUri };
-    const url = authorizationUrl(server, pending, scopeOption(opts));
-    // Manual paste reads stdin even when it is a pipe: a script can feed the URL.
-    const pasteOffered = manual || ctx.stdinIsTerminal;
-    const hinted = announce(
-      ctx,
-      server,
-      url,
-      redirectUri,
-      session,
-      pasteOffered && !manual,
-      manual,
-    );
-    const opened = opts.browser !== false &&
-      await openBrowser(url.href, { env: ctx.env, os: Deno.build.os, session });
-    if (opened) out.info(out.style.dim("Opened your browser. Approve access there."));
-    if (manual) {
-      out.info(words.after);
-      out.prompt(`Paste ${words.what} here: `);
-    } else if (pasteOffered && !hinted && (session.remote || !opened)) {
-      out.info(`No tunnel? Open the URL anyway; ${words.when},`);
-      out.info(`${words.pasteIt}.`);
-    }
-    if (!manual) {
-      out.info(
-        out.style.dim(`Waiting up to ${timeoutMs / 1000} s for the browser… (Ctrl-C to cancel)`),
-      );
-    }
-    const wait = () =>
-      waitForCallback({
-        timeoutMs,
-        listener: listener?.result,
-        paste: pasteOffered ? input.view() : undefined,
-        onInvalidPaste: (reason) => {
-          out.warn(`${reason}.`);
-          out.prompt("Paste again: ");
-        },
-        signal: ctx.signal,
-        redirectUri,
-        expectedState: secrets.state,
-        pasteWhat: words.what,
-      });
-    let reprompted = false;
-    const nextCallback = async (): Promise<ReceivedCallback> => {
-      try {
-        return await wait();
-      } catch (e) {
-        // A person at a terminal gets one more chance to paste instead of a dead end.
-        if (reprompted || !(ctx.stdinIsTerminal && !manual && isCode(e, "callback_timeout"))) {
-          throw e;
-        }
-        reprompted = true;
-        out.warn(`No callback arrived within ${timeoutMs / 1000} s.`);
-        out.prompt(`${words.ifShown}, paste it here (Ctrl-C to give up): `);
-        return await wait();
-      }
-    };
-    for (;;) {
-      const callback = await nextCallback();
-      out.secret(callback.url.searchParams.get("code") ?? undefined);
-      try {
-        const tokens = await exchangeCode(server, callback.url, pending, {
-          pasted: callback.source === "paste",
-        });
-        return { tokens, authMode: "oauth_pkce", redirectUri };
-      } catch (e) {
-        // A paste the provider refuses (a used, expired, cut or foreign code) or that names
-        // another issuer must not cost the login: the same authorize URL gives a new code for
-        // this verifier. Only a callback from the browser, or a denial, ends it here.
-        if (callback.source !== "paste") throw e;
-        if (isCode(e, "code_rejected")) {
-          out.warn(
-            `${
-              (e as AuthError).message
-            }; open the login URL again, approve, and paste the new code.`,
-          );
-        } else if (isCode(e, "state_mismatch")) {
-          out.warn(`${(e as AuthError).message}; paste ${words.what} for this login.`);
-        } else throw e;
-        out.prompt("Paste again: ");
-      }
-    }
-  } finally {
-    await listener?.close();
-  }
-}
-
-/** The callback port is taken and may not move: say what holds it and the ways out. */
-function portBusy(provider: ProviderSpec, redirect: RedirectSpec, opts: AddOptions): AuthError {
-  const port = redirect.port;
-  const ways = [`find what holds it: lsof -iTCP:${port} -sTCP:LISTEN`];
-  if (!provider.redirect.portFallback) {
-    ways.push(
-      `or register another loopback redirect URI with your ${provider.displayName} app and pass --redirect-uri`,
-    );
-  } else if (opts.port !== undefined) ways.push("or pick another --port");
-  const why = provider.redirect.portFallback
-    ? "and --port asks for exactly that port"
-    : `and ${provider.displayName}'s redirect URI must match the registered one exactly`;
-  return new AuthError("port_in_use", `port ${port} on 127.0.0.1 is in use, ${why}`, {
-    exit: Exit.FAILURE,
-    fix: ways.join("; "),
-  });
-}
-
-function isCode(e: unknown, code: string): boolean {
-  return typeof e === "object" && e !== null && (e as { code?: unknown }).code === code;
-}
-
-/** Print the authorize URL and the hint (or emit the `authorize` event); true when a hint was shown. */
-function announce(
-  ctx: Context,
-  server: ProviderServer,
-  url: URL,
-  redirectUri: string,
-  session: SessionVerdict,
-  pasteBack: boolean,
-  manual: boolean,
-): boolean {
-  const { provider } = server;
-  const out = ctx.out;
-  const hintOptions = {
-    session,
-    provider,
-    env: ctx.env,
-    hostname: defaultProbe().hostname,
-    pasteBack,
-  };
-  // Without a listener there is nothing to tunnel to.
-  const tunnel = manual ? null : tunnelCommand(redirectUri, hintOptions);
-  out.event({
-    event: "authorize",
-    provider: provider.id,
-    url: url.href,
-    redirect_uri: redirectUri,
-    port: Number(new URL(redirectUri).port) || null,
-    remote: session.remote,
-    tunnel,
-    listening: !manual,
-    // What a person pastes back when the browser cannot reach the listener, for a bot to relay.
-    paste: pasteWords(provider.callbackDelivery).what,
-  });
-  out.info(`${out.style.bold(`Log in to ${provider.displayName}`)} by opening this URL:`);
-  out.info();
-  out.info(`  ${out.style.cyan(url.href)}`);
-  out.info();
-  const hint = manual ? [] : sshHint(redirectUri, hintOptions);
-  if (hint.length) {
-    for (const line of hint) out.info(line);
-    out.info();
-  }
-  return hint.length > 0;
-}
-
-/** `--no-wait`: print the URL, save the pending login, exit 0. */
-async function startTwoStep(
-  ctx: Context,
-  server: ProviderServer,
-  session: SessionVerdict,
-  redirect: RedirectSpec,
-  opts: AddOptions,
-): Promise<void> {
-  const { provider, as, client } = server;
-  const out = ctx.out;
-  const secrets = await createLoginSecrets(provider);
-  const redirectUri = fixedRedirectUri(redirect);
-  const pending: PendingExchange = { ...secrets, redirectUri };
-  const url = authorizationUrl(server, pending, scopeOption(opts));
-  const path = await savePending(hermesHome(ctx.env), {
-    provider: provider.id,
-    ...secrets,
-    redirectUri,
-    clientId: client.client_id,
-    createdAt: ctx.now().toISOString(),
-    authorizationEndpoint: as.authorization_endpoint!,
-    tokenEndpoint: as.token_endpoint!,
-    issuer: providerBaseUrl(provider, ctx.env),
-  });
-  announce(ctx, server, url, redirectUri, session, false, true);
-  out.event({ event: "pending", provider: provider.id, path, expires_in: 600 });
-  const words = pasteWords(provider.callbackDelivery);
-  out.info(words.after);
-  out.info(`Finish the login within 10 minutes with ${words.what}:`);
-  out.info();
-  out.info(`  hermes-auth add ${provider.id} --callback-url '${words.placeholder}'`);
-  out.info();
-  out.info(
-    out.style.dim(
-      `The pending login is saved in ${path} (0600); only a login that succeeds or is denied uses it up.`,
-    ),
-  );
-}
-
-/** The state parameter of whatever was pasted, without judging the rest (null: none). */
-function stateOf(text: string): string | null {
-  const t = text.trim().replace(/^['"<]|['">]$/g, "");
-  const q = t.includes("?") ? t.slice(t.indexOf("?") + 1) : t;
-  return new URLSearchParams(q.split("#")[0]).get("state");
-}
-
-/**
- * `--callback-url URL-or-code`: finish a pending two-step login. The pending
- * login is used up only by a success or an explicit denial; text that is not
- * a callback, another login's state, a code the provider refuses or a
- * network failure all keep it, so the right paste can still finish it.
- */
-async function finishTwoStep(
-  ctx: Context,
-  server: ProviderServer,
-  given: string,
-): Promise<LoginResult> {
-  const { provider } = server;
-  const words = pasteWords(provider.callbackDelivery);
-  const kept = "the pending login is kept";
-  return await finishPending(
-    hermesHome(ctx.env),
-    provider.id,
-    stateOf(given),
-    async (pending) => {
-      ctx.out.secret(pending.codeVerifier);
-      const parsed = parsePastedCallback(given, {
-        redirectUri: pending.redirectUri,
-        expectedState: pending.state,
-        pasteWhat: words.what,
-      });
-      if (!parsed.ok) {
-        throw usageError(`--callback-url: ${parsed.reason}`, `pass ${words.what}; ${kept}`);
-      }
-      ctx.out.secret(parsed.url.searchParams.get("code") ?? undefined);
-      // The exchange must use the client the login was started with.
-      const started = { ...server, client: { ...server.client, client_id: pending.clientId } };
-      try {
-        const tokens = await exchangeCode(started, parsed.url, pending, { pasted: true });
-        return {
-          tokens,
-          authMode: "oauth_pkce",
-          redirectUri: pending.redirectUri,
-          clientId: pending.clientId,
-        };
-      } catch (e) {
-        if (isCode(e, "code_rejected")) {
-          const error = e as AuthError;
-          throw new AuthError(error.code, error.message, {
-            exit: error.exit,
-            fix: `${CODE_REJECTED_WHY}: open the login URL again, approve, and pass the new ` +
-              `code to --callback-url; ${kept}`,
-            cause: error,
-          });
-        }
-        throw e;
-      }
-    },
-    { now: ctx.now, ends: (e) => isCode(e, "access_denied") },
-  );
-}
-
-/** `--device-code`: show the code, poll until approved. */
-async function deviceLogin(
-  ctx: Context,
-  server: ProviderServer,
-  session: SessionVerdict,
-  opts: AddOptions,
-): Promise<LoginResult> {
-  const { startDeviceAuthorization, pollDeviceToken } = await import("../oauth/device.ts");
-  const { provider } = server;
-  const out = ctx.out;
-  const auth = await startDeviceAuthorization(server, scopeOption(opts));
-  out.secret(auth.deviceCode);
-  // The user code is meant to be shown (RFC 8628 §3.3); the device code never is.
-  out.event({
-    event: "device_code",
-    provider: provider.id,
-    verification_uri: auth.verificationUri,
-    verification_uri_complete: auth.verificationUriComplete ?? null,
-    user_code: auth.userCode,
-    expires_in: auth.expiresIn,
-    interval: auth.interval,
-  });
-  out.info(`${out.style.bold(`Log in to ${provider.displayName}`)} on any device with a browser:`);
-  out.info();
-  out.info(`  1. open ${out.style.cyan(auth.verificationUri)}`);
-  out.info(`  2. enter the code ${out.style.bold(auth.userCode)}`);
-  if (auth.verificationUriComplete) {
-    out.info();
-    out.info(`  or open ${out.style.cyan(auth.verificationUriComplete)} (code filled in)`);
-  }
-  out.info();
-  const opened = opts.browser !== false &&
-    await openBrowser(auth.verificationUriComplete ?? auth.verificationUri, {
-      env: ctx.env,
-      os: Deno.build.os,
-      session,
-    });
-  if (opened) out.info(out.style.dim("Opened your browser."));
-  const minutes = Math.max(1, Math.round(auth.expiresIn / 60));
-  out.info(
-    out.style.dim(`Waiting for approval (the code expires in ${minutes} min; Ctrl-C to cancel)…`),
-  );
-  const tokens = await pollDeviceToken(server, auth, { signal: ctx.signal });
-  return { tokens, authMode: "oauth_device_code" };
-}
 
 async function storeLogin(
   ctx: Context,

@@ -58,6 +58,7 @@ async function staticallyLoaded(...entries: string[]): Promise<string[]> {
 /** What a command that is neither `add` nor `model` must not load. */
 function heavy(path: string): boolean {
   return path.startsWith("lib/loopback/") || // the callback listener
+    path.startsWith("lib/login/") || // the login flows
     path === "lib/remote/browser.ts" || // the browser opener
     path === "lib/cli/add.ts" ||
     path === "lib/cli/model.ts" || // the picker
