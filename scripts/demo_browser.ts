@@ -1,7 +1,10 @@
 // deno-lint-ignore-file no-console
 /**
  * The demo's stand-in for a person at a browser: the CLI opens it through
- * $BROWSER with the authorize URL. It loads the mock's consent page and
+ * $BROWSER with the URL to approve. For the device login (a server) that is
+ * the verification link with the code filled in: it presses Approve there,
+ * as a phone that scanned the QR code would. For the browser login (a
+ * laptop) it is the authorize URL: it loads the mock's consent page and
  * presses Approve. Like accounts.x.ai, the page then calls the CLI's
  * 127.0.0.1 listener from its script (a cross-origin request with a CORS
  * preflight), which this stand-in plays as a browser would; it reports what
@@ -23,6 +26,22 @@ const text = (html: string) =>
     .replace(/\s+/g, " ").trim();
 
 await new Promise((r) => setTimeout(r, 800)); // a person takes a moment
+if (new URL(url).pathname === "/oauth2/device") {
+  // The device login: the link carries the code; a phone that scanned the QR code lands here.
+  const page = await (await fetch(url)).text();
+  const userCode = /name="user_code" value="([^"]*)"/.exec(page)?.[1] ?? "";
+  say(
+    `opened ${new URL(url).origin}/oauth2/device -> "${title(page)}", code ${userCode} filled in`,
+  );
+  await new Promise((r) => setTimeout(r, 600));
+  say('clicked "Approve"');
+  const answer = await fetch(new URL("/oauth2/device", url), {
+    method: "POST",
+    body: new URLSearchParams({ user_code: userCode, decision: "approve" }),
+  });
+  say(`page says: "${text(await answer.text())}"`);
+  Deno.exit(answer.ok ? 0 : 1);
+}
 const consent = await fetch(url, { redirect: "manual" });
 const page = await consent.text();
 say(`opened ${new URL(url).origin}${new URL(url).pathname} -> "${title(page)}"`);

@@ -20,6 +20,7 @@ import { defaultProbe, detectSession } from "../remote/session.ts";
 import { readAuthFile, updateAuthFile } from "../store/auth_store.ts";
 import { applyLogin, type StoredLogin } from "../store/credentials.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
+import { colorAllowed } from "../output.ts";
 import type { Context } from "./context.ts";
 import { LoginView } from "./login_view.ts";
 import { chooseClientId, providerNamed } from "./providers.ts";
@@ -27,8 +28,11 @@ import { chooseClientId, providerNamed } from "./providers.ts";
 /** Options of `add`, as commander hands them over. */
 export interface AddOptions {
   browser?: boolean;
+  loopback?: boolean;
   manualPaste?: boolean;
   deviceCode?: boolean;
+  /** `--no-qr` makes this false. */
+  qr?: boolean;
   port?: number;
   timeout?: number;
   label?: string;
@@ -46,6 +50,7 @@ export async function add(ctx: Context, providerName: string, opts: AddOptions):
   const home = hermesHome(ctx.env);
   const request = {
     deviceCode: opts.deviceCode,
+    loopback: opts.loopback,
     manualPaste: opts.manualPaste,
     noWait: opts.wait === false,
     callbackUrl: opts.callbackUrl,
@@ -70,7 +75,9 @@ export async function add(ctx: Context, providerName: string, opts: AddOptions):
   const view = new LoginView(ctx.out, {
     provider: provider.id,
     displayName: provider.displayName,
-    qr: false,
+    // A phone can only scan what a person sees: a terminal on both streams, and not --json.
+    qr: opts.qr !== false && !ctx.out.json && ctx.stdoutIsTerminal === true &&
+      ctx.stderrIsTerminal === true && { color: colorAllowed(true, ctx.env) },
   });
   const input = new StdinLines(ctx.stdin);
   const io: LoginIO = {

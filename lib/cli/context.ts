@@ -13,6 +13,10 @@ export interface Context {
   /** Standard input as a stream, opened on first use. */
   stdin: () => ReadableStream<Uint8Array>;
   stdinIsTerminal: boolean;
+  /** Standard output is a terminal (a person watches it); unset in most test contexts. */
+  stdoutIsTerminal?: boolean;
+  /** Standard error, where human text goes, is a terminal. */
+  stderrIsTerminal?: boolean;
   fetch: typeof fetch;
   now: () => Date;
   /** IANA time zone for times shown to people; undefined: the system's (TZ). */
@@ -49,6 +53,8 @@ export function processContext(options: GlobalOptions, signal: AbortSignal): Con
     }),
     stdin: () => Deno.stdin.readable,
     stdinIsTerminal: Deno.stdin.isTerminal(),
+    stdoutIsTerminal: Deno.stdout.isTerminal(),
+    stderrIsTerminal: Deno.stderr.isTerminal(),
     fetch: globalThis.fetch.bind(globalThis),
     now: () => new Date(),
     signal,

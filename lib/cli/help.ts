@@ -47,7 +47,7 @@ export function help(ctx: Context, topic: string | undefined, opts: HelpOptions)
   if (opts.json) {
     out.result({ topic: guide.topic, source: guide.source, markdown: guide.markdown });
   } else {
-    for (const line of renderGuide(guide, out.style)) out.data(line);
+    for (const line of renderGuide(guide, out.dataStyle)) out.data(line);
   }
   return Promise.resolve(0);
 }

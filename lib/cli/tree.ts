@@ -106,7 +106,7 @@ export async function parseCommandLine(
       "after",
       "\nExit codes: 0 ok, 1 unexpected, 2 usage, 3 login required, 4 timed out,\n" +
         "5 denied or state mismatch, 6 provider or network error, 130 interrupted.\n" +
-        "Docs: docs/guides/oauth-over-ssh.md, docs/reference/cli.md",
+        "Guides: hermes-auth help ssh | xai | spotify | custom | exit-codes",
     );
 
   const json = () => new Option("--json", "machine-readable output: one JSON object per line");
@@ -116,8 +116,13 @@ export async function parseCommandLine(
     .description("log in to a provider and store the credential")
     .argument("<provider>", "provider id or alias, e.g. xai-oauth")
     .option("--no-browser", "do not try to open a browser; print the URL only")
+    .option("--loopback", "use the browser login with its 127.0.0.1 redirect, even on a server")
+    .option("--no-qr", "do not draw the device login's link as a QR code")
     .option("--manual-paste", "start no listener; paste the redirect URL (or code) instead")
-    .option("--device-code", "use the device authorization grant (RFC 8628) where supported")
+    .option(
+      "--device-code",
+      "use the device authorization grant (RFC 8628); the default on a remote session",
+    )
     .option("--port <n>", "callback port to listen on (0: any free port)", integer(0, 65535))
     .option("--timeout <seconds>", "how long to wait for the browser", seconds, 180)
     .option("--label <name>", "label of the stored credential", label)

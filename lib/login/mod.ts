@@ -7,8 +7,13 @@
  * - two_step.ts: `--no-wait` now, `--callback-url` later, for scripts;
  * - device_code.ts: RFC 8628, a code approved on any device.
  *
- * {@link chooseWay} decides from the flags: the browser login unless a flag
- * asks for another way.
+ * {@link chooseWay} decides from the flags and the remote-session verdict:
+ * an explicit flag wins; otherwise a remote session (SSH, a cloud console, a
+ * container, headless Linux: lib/remote/session.ts) uses the device code
+ * grant where the provider has one, because it needs no tunnel and no
+ * copy-paste; everywhere else the browser login. A device code login the
+ * session chose falls back to the browser login when it cannot start
+ * (no device endpoint, a refusal), saying why: it never strands anyone.
  *
  * @module
  */
@@ -82,6 +87,7 @@ export function chooseWay(
     request.noWait && "--no-wait",
     request.callbackUrl !== undefined && "--callback-url",
   ].filter(Boolean);
+  if (request.deviceCode && request.loopback) modes.push("--loopback");
   if (modes.length > 1) {
     throw usageError(`${modes.join(" and ")} cannot be used together`, "pick one way to log in");
   }
@@ -89,6 +95,9 @@ export function chooseWay(
   if (request.noWait) return { way: "two-step-start", byDefault: false };
   if (request.manualPaste) return { way: "manual-paste", byDefault: false };
   if (request.deviceCode) return { way: "device-code", byDefault: false };
+  if (!request.loopback && !request.redirectChosen && session.remote && provider.deviceCode) {
+    return { way: "device-code", byDefault: true };
+  }
   return { way: "loopback", byDefault: false };
 }
 

@@ -92,16 +92,20 @@ export async function resolveServer(
 
   let as: oauth.AuthorizationServer;
   const src = provider.endpoints;
+  const join = (path: string) =>
+    new URL(path.replace(/^\//, ""), base.href.endsWith("/") ? base : `${base}/`).href;
   if (src.kind === "discovery") {
     as = await discover(provider, base, http);
+    if (!as.device_authorization_endpoint && provider.deviceCode && src.deviceAuthorizationPath) {
+      as = { ...as, device_authorization_endpoint: join(src.deviceAuthorizationPath) };
+    }
   } else {
-    const join = (path: string) => new URL(path, base.href.endsWith("/") ? base : `${base}/`).href;
     as = {
       issuer: base.href.replace(/\/$/, ""),
-      authorization_endpoint: join(src.authorizationPath.replace(/^\//, "")),
-      token_endpoint: join(src.tokenPath.replace(/^\//, "")),
+      authorization_endpoint: join(src.authorizationPath),
+      token_endpoint: join(src.tokenPath),
       ...(src.deviceAuthorizationPath
-        ? { device_authorization_endpoint: join(src.deviceAuthorizationPath.replace(/^\//, "")) }
+        ? { device_authorization_endpoint: join(src.deviceAuthorizationPath) }
         : {}),
     };
   }

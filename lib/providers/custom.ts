@@ -71,7 +71,7 @@ const RESERVED_AUTHORIZE_PARAMS = [
 /** Default callback when `redirect` is absent: a fixed port, since most servers match it exactly. */
 const DEFAULT_REDIRECT = { port: 8765, path: "/callback", portFallback: false };
 
-const GUIDE = "docs/guides/custom-providers.md";
+const GUIDE = "hermes-auth help custom";
 
 type Entry = Record<string, unknown>;
 
@@ -351,7 +351,7 @@ function parseEntry(id: string, entry: unknown): ProviderSpec {
     // the redirect URI from script works too: its authorization endpoint's origin is allowed.
     callbackDelivery: { kind: "redirect", corsOrigins: [] },
     ...(docsUrl ? { docsUrl: docsUrl.href } : {}),
-    localGuide: GUIDE,
+    helpTopic: "custom",
     storage: "generic",
     origin: "config",
   };

@@ -50,7 +50,7 @@ export const spotify: ProviderSpec = {
   // accounts.spotify.com redirects the browser (302) to the registered redirect URI.
   callbackDelivery: { kind: "redirect", corsOrigins: [] },
   docsUrl: "https://hermes-agent.nousresearch.com/docs/user-guide/features/spotify",
-  localGuide: "docs/guides/spotify.md",
+  helpTopic: "spotify",
   storage: "spotify",
   // Hermes's DEFAULT_SPOTIFY_API_BASE_URL and `_spotify_api_base_url` (hermes_cli/auth_spotify.py).
   apiBaseUrl: "https://api.spotify.com/v1",

@@ -37,6 +37,12 @@ export type EndpointSource =
     issuer: string;
     /** Environment variable that overrides the issuer. */
     issuerEnv?: string;
+    /**
+     * The device authorization endpoint under the issuer, used when the
+     * discovery document names none (xAI: `/oauth2/device/code`, where
+     * Hermes and the Grok CLI post without asking discovery).
+     */
+    deviceAuthorizationPath?: string;
   }
   | {
     kind: "static";
@@ -125,8 +131,8 @@ export interface ProviderSpec {
   forbiddenFix?: string;
   /** Provider guide on the web. */
   docsUrl?: string;
-  /** Local guide in this repository. */
-  localGuide?: string;
+  /** The provider's guide inside the program: `hermes-auth help <topic>`. */
+  helpTopic?: string;
   /** Storage layout in auth.json (Hermes differs per provider). */
   storage: "xai" | "spotify" | "generic";
   /** Inference endpoint and models for the `model` command. */

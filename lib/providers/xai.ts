@@ -6,7 +6,12 @@ export const xai: ProviderSpec = {
   id: "xai-oauth",
   aliases: ["grok-oauth", "x-ai-oauth", "xai-grok-oauth"],
   displayName: "xAI Grok OAuth (SuperGrok Subscription)",
-  endpoints: { kind: "discovery", issuer: "https://auth.x.ai", issuerEnv: "HERMES_XAI_ISSUER" },
+  endpoints: {
+    kind: "discovery",
+    issuer: "https://auth.x.ai",
+    issuerEnv: "HERMES_XAI_ISSUER",
+    deviceAuthorizationPath: "/oauth2/device/code",
+  },
   policy: { hostSuffix: "x.ai" },
   clientId: { builtIn: "b1a00492-073a-47ea-816f-4c329264a828", env: [] },
   scopes: ["openid", "profile", "email", "offline_access", "grok-cli:access", "api:access"],
@@ -28,7 +33,7 @@ export const xai: ProviderSpec = {
   forbiddenMessage: "xAI refused this account: its subscription tier is not allowed to use OAuth.",
   forbiddenFix: "use an xAI API key (XAI_API_KEY) instead, or upgrade to SuperGrok",
   docsUrl: "https://hermes-agent.nousresearch.com/docs/guides/xai-grok-oauth",
-  localGuide: "docs/guides/xai-grok-oauth.md",
+  helpTopic: "xai",
   storage: "xai",
   models: {
     baseUrl: "https://api.x.ai/v1",

@@ -20,8 +20,8 @@ export interface HintProvider {
   displayName: string;
   /** Provider guide on the web. */
   docsUrl?: string;
-  /** Provider guide in this repository, shown when there is no docsUrl. */
-  localGuide?: string;
+  /** The provider's guide inside the program: `hermes-auth help <topic>`. */
+  helpTopic?: string;
   /** The provider has the RFC 8628 device code grant (`add <id> --device-code`). */
   deviceCode: boolean;
   /** How its page reaches the listener, which decides what there is to paste. */
@@ -39,8 +39,11 @@ export interface HintOptions {
   pasteBack: boolean;
 }
 
-/** The shared guide for logging in over SSH, in this repository. */
-export const SSH_GUIDE = "docs/guides/oauth-over-ssh.md";
+/** The shared guide for logging in over SSH: inside the program, and Hermes's on the web. */
+export const SSH_GUIDE = {
+  topic: "ssh",
+  url: "https://hermes-agent.nousresearch.com/docs/guides/oauth-over-ssh",
+} as const;
 
 /** The loopback listener a redirect URI points at. */
 interface LoopbackTarget {
@@ -117,26 +120,43 @@ function isPrivateAddress(address: string): boolean {
 }
 
 /**
- * `ssh -N -L <port>:127.0.0.1:<port> [-p <n>] <user>@<host>` for the port
- * actually bound, or null when no hint applies (not remote, no tunnel
- * possible, or a redirect URI that is not loopback with an explicit port).
+ * `ssh -N -L 127.0.0.1:<port>:127.0.0.1:<port> [-p <n>] <user>@<host>` for
+ * the port actually bound, or null when no hint applies (not remote, no
+ * tunnel possible, or a redirect URI that is not loopback with an explicit
+ * port).
+ *
+ * The laptop side binds the one address the browser will call, given
+ * explicitly: a bare `-L <port>:…` binds `localhost`, which ssh may try as
+ * `[::1]` first and warn about when that fails. Hermes's hint adds `-4`
+ * instead, which also stops ssh from reaching a server that has only IPv6.
  */
 export function tunnelCommand(redirectUri: string, options: HintOptions): string | null {
   const { session } = options;
   if (!session.remote || !session.canTunnel) return null;
   const target = loopbackTarget(redirectUri);
   if (target === null) return null;
-  const words = ["ssh", "-N", "-L", `${target.port}:${target.forwardHost}:${target.port}`];
+  const { forwardHost: host, port } = target;
+  const words = ["ssh", "-N", "-L", `${host}:${port}:${host}:${port}`];
   const sshPort = session.ssh?.serverPort;
   if (sshPort !== undefined && sshPort !== 22) words.push("-p", String(sshPort));
   words.push(destination(options));
   return words.map(shellWord).join(" ");
 }
 
-/** Help line: the provider guide (web, else local) and the shared SSH guide. */
-function guideLine(provider: HintProvider): string {
-  const guide = provider.docsUrl ?? provider.localGuide;
-  return guide ? `Help: ${guide} and ${SSH_GUIDE}` : `Help: ${SSH_GUIDE}`;
+/**
+ * Where to read more: the guides inside the program (a server that has only
+ * the binary has no docs folder), each with Hermes's page on the web where
+ * there is one.
+ */
+function guideLines(provider: HintProvider): string[] {
+  const guides: { topic?: string; url?: string }[] = [SSH_GUIDE];
+  if (provider.helpTopic || provider.docsUrl) {
+    guides.push({ topic: provider.helpTopic, url: provider.docsUrl });
+  }
+  return guides.map(({ topic, url }, i) => {
+    const where = topic ? `hermes-auth help ${topic}${url ? `  (online: ${url})` : ""}` : `${url}`;
+    return `${i === 0 ? "Help:" : "     "} ${where}`;
+  });
 }
 
 /** Ways in that need no tunnel, for this provider only. */
@@ -186,7 +206,7 @@ export function sshHint(redirectUri: string, options: HintOptions): string[] {
   if (!session.canTunnel) {
     const reason = NO_TUNNEL_REASON[session.kind] ??
       "The browser runs on another machine: the redirect cannot reach this one.";
-    return [reason, ...alternatives(options, false), guideLine(provider)];
+    return [reason, ...alternatives(options, false), ...guideLines(provider)];
   }
 
   const command = tunnelCommand(redirectUri, options);
@@ -202,6 +222,6 @@ export function sshHint(redirectUri: string, options: HintOptions): string[] {
     const server = ssh.serverAddress;
     lines.push(`  (${server} is this machine's private address: use the host you ssh to instead.)`);
   }
-  lines.push(guideLine(provider), ...alternatives(options, true));
+  lines.push(...guideLines(provider), ...alternatives(options, true));
   return lines;
 }

@@ -211,7 +211,7 @@ Deno.test({
         "set\tset a value, keeping comments and order, e.g. `config set model.default grok-4.3`",
       ]);
       assert.deepEqual(await ask("hermes-auth add --dev"), [
-        "--device-code\tuse the device authorization grant (RFC 8628) where supported",
+        "--device-code\tuse the device authorization grant (RFC 8628); the default on a remote session",
       ]);
       const providers = await ask("hermes-auth refresh ");
       assert.ok(providers.includes("xai-oauth") && providers.includes("idp"), providers.join(" "));

@@ -50,7 +50,9 @@ function env(home: string, issuer: string, extra: Record<string, string> = {}) {
 Deno.test("a login stores Hermes's layout 0600 in a 0700 directory, tokens never printed", async () => {
   await using mock = await startMockXai();
   await using home = await tempHome();
-  const cli = spawnCli(["add", "xai-oauth", "--json"], { env: env(home.path, mock.issuer) });
+  const cli = spawnCli(["add", "xai-oauth", "--loopback", "--json"], {
+    env: env(home.path, mock.issuer),
+  });
   const authorize = await cli.event("authorize");
   assert.equal(authorize.provider, "xai-oauth");
   const redirect = new URL(String(authorize.redirect_uri));
@@ -112,7 +114,7 @@ Deno.test("when 56121 is busy the listener moves and everything printed uses the
     if (!(e instanceof Deno.errors.AddrInUse)) throw e; // already busy: just as good
   }
   try {
-    const cli = spawnCli(["add", "xai-oauth", "--json"], {
+    const cli = spawnCli(["add", "xai-oauth", "--loopback", "--json"], {
       env: env(home.path, mock.issuer, {
         SSH_CONNECTION: "203.0.113.9 50000 198.51.100.7 22",
         USER: "ada",
@@ -123,7 +125,7 @@ Deno.test("when 56121 is busy the listener moves and everything printed uses the
     assert.equal(authorize.redirect_uri, `http://127.0.0.1:${authorize.port}/callback`);
     assert.equal(
       authorize.tunnel,
-      `ssh -N -L ${authorize.port}:127.0.0.1:${authorize.port} ada@198.51.100.7`,
+      `ssh -N -L 127.0.0.1:${authorize.port}:127.0.0.1:${authorize.port} ada@198.51.100.7`,
     );
     const authUrl = new URL(String(authorize.url));
     assert.equal(authUrl.searchParams.get("redirect_uri"), authorize.redirect_uri);
@@ -226,7 +228,9 @@ Deno.test("a discovery document naming a non-x.ai endpoint is refused before any
   await using mock = await startMockXai();
   await using home = await tempHome();
   mock.faults.foreignEndpoints = true;
-  const result = await runCli(["add", "xai-oauth", "--json"], { env: env(home.path, mock.issuer) });
+  const result = await runCli(["add", "xai-oauth", "--loopback", "--json"], {
+    env: env(home.path, mock.issuer),
+  });
   assert.equal(result.code, 6);
   const error = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
   assert.equal(error.code, "endpoint_refused");
@@ -236,7 +240,7 @@ Deno.test("a discovery document naming a non-x.ai endpoint is refused before any
 
 Deno.test("an https issuer outside x.ai is refused (HERMES_XAI_ISSUER=https://x.ai.evil.com)", async () => {
   await using home = await tempHome();
-  const result = await runCli(["add", "xai-oauth"], {
+  const result = await runCli(["add", "xai-oauth", "--loopback"], {
     env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: "https://x.ai.evil.com" },
   });
   assert.equal(result.code, 6);

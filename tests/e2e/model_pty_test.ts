@@ -14,6 +14,11 @@ if (driver === null) {
   console.log("model_pty_test: skipped, neither `script` (util-linux) nor tmux is installed");
 }
 
+/** A local desktop session for the login the picker offers: a display, and a browser that does nothing. */
+const DESKTOP = { DISPLAY: ":0", BROWSER: "true" };
+/** A server reached over SSH. */
+const SERVER = { SSH_CONNECTION: "203.0.113.5 51234 198.51.100.7 22", USER: "ada" };
+
 Deno.test({
   name: "on a terminal: pick xAI, log in when offered (pasting the redirect), arrow to a model",
   ignore: driver === null,
@@ -21,9 +26,12 @@ Deno.test({
     await using mock = await startMockXai();
     await using home = await tempHome();
     await using term = await openTerminal(["model"], {
+      // A desktop terminal (a display, a browser that "opens"), where `add` logs in with the
+      // browser; on a server it would use the device code.
       env: {
         HERMES_HOME: home.path,
         HERMES_XAI_ISSUER: mock.issuer,
+        ...DESKTOP,
       },
     });
     await waitFor(term, /Which provider should Hermes use\?/);
@@ -65,9 +73,12 @@ Deno.test({
     await using mock = await startMockXai();
     await using home = await tempHome();
     await using term = await openTerminal(["model"], {
+      // A desktop terminal (a display, a browser that "opens"), where `add` logs in with the
+      // browser; on a server it would use the device code.
       env: {
         HERMES_HOME: home.path,
         HERMES_XAI_ISSUER: mock.issuer,
+        ...DESKTOP,
       },
     });
     await waitFor(term, /Which provider should Hermes use\?/);
@@ -108,18 +119,19 @@ Deno.test({
   name: "on a terminal: Ctrl-C at the model after a login from the picker says the login was kept",
   ignore: driver === null,
   async fn() {
-    await using mock = await startMockXai();
+    await using mock = await startMockXai({ deviceInterval: 0.05 });
     await using home = await tempHome();
+    // On a server (SSH), the login the picker offers is the device code: approve it "on a phone".
     await using term = await openTerminal(["model"], {
-      env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer },
+      env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer, ...SERVER },
     });
     await waitFor(term, /Which provider should Hermes use\?/);
     await term.type(ENTER);
     await waitFor(term, /Log in now\?/);
     await term.type(ENTER);
-    const url = await waitFor(term, /http:\/\/127\.0\.0\.1:\d+\/oauth2\/authorize\?\S+/);
-    await waitFor(term, /Waiting up to 180 s/);
-    await term.type((await mock.approve(url)) + ENTER);
+    const code = (await waitFor(term, /enter the code [A-Z]{4}-[A-Z]{4}/)).slice(-9);
+    await waitFor(term, /Waiting for approval/);
+    mock.approveDevice(code);
     await waitFor(term, /grok-4\.3 \(default\)/);
     await term.type(CTRL_C);
     assert.equal(await term.exitCode(), 130, await term.screen());

@@ -28,7 +28,9 @@ Deno.test("on SSH the terminal shows the tunnel command for the bound port, with
   const port = /redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A(\d+)/.exec(result.stderr)?.[1];
   assert.ok(port && port !== "0", result.stderr);
   assert.ok(
-    result.stderr.includes(`ssh -N -L ${port}:127.0.0.1:${port} -p 2222 ada@198.51.100.7`),
+    result.stderr.includes(
+      `ssh -N -L 127.0.0.1:${port}:127.0.0.1:${port} -p 2222 ada@198.51.100.7`,
+    ),
     result.stderr,
   );
   assert.match(result.stderr, /--device-code/);
@@ -68,7 +70,7 @@ Deno.test({
     await using home = await tempHome();
     // script(1) gives the CLI a real pseudo-terminal on stdin and stdout.
     const child = new Deno.Command("script", {
-      args: ["-qfec", sh([...cliArgv(), "add", "xai-oauth", "--json"]), "/dev/null"],
+      args: ["-qfec", sh([...cliArgv(), "add", "xai-oauth", "--loopback", "--json"]), "/dev/null"],
       env: childEnv({ HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer, ...SSH }),
       clearEnv: true,
       stdin: "piped",
@@ -88,7 +90,7 @@ Deno.test({
     }
     assert.equal(
       authorize.tunnel,
-      `ssh -N -L ${authorize.port}:127.0.0.1:${authorize.port} -p 2222 ada@198.51.100.7`,
+      `ssh -N -L 127.0.0.1:${authorize.port}:127.0.0.1:${authorize.port} -p 2222 ada@198.51.100.7`,
     );
     const callback = await mock.approve(String(authorize.url));
     // Typed into the terminal, as a person would after the browser failed to load it.

@@ -458,7 +458,10 @@ Deno.test({
       if (done) throw new Error(`CLI ended early:\n${screen}`);
       screen += value;
     }
-    assert.ok(screen.includes(`ssh -N -L ${port}:127.0.0.1:${port} ada@198.51.100.7`), screen);
+    assert.ok(
+      screen.includes(`ssh -N -L 127.0.0.1:${port}:127.0.0.1:${port} ada@198.51.100.7`),
+      screen,
+    );
     assert.match(screen, /paste it here/);
     assert.doesNotMatch(screen, /--device-code/);
     const url = /(http:\/\/127\.0\.0\.1:\d+\/authorize\?\S+)/.exec(screen)![1];

@@ -98,7 +98,7 @@ Deno.test("a config.yaml provider against oidc-provider: add, token, refresh, lo
   const ran: Record<string, boolean> = {};
 
   await t.step("add: sign in and consent on the server's pages, redirect to the CLI", async () => {
-    const cli = spawnCli(["add", ID, "--json", "--no-browser"], { env });
+    const cli = spawnCli(["add", ID, "--json", "--loopback", "--no-browser"], { env });
     let authorize: Json;
     try {
       authorize = await cli.event("authorize");

@@ -132,6 +132,17 @@ export interface MockFaults {
   omitRefreshToken?: boolean;
   /** Answer this many pending device polls with slow_down, however patient the client was. */
   slowDownPolls?: number;
+  /**
+   * Discovery names no `device_authorization_endpoint`. Nothing records whether the real
+   * auth.x.ai lists one: Hermes (`_xai_oauth_request_device_code`) and other Grok clients post
+   * to `https://auth.x.ai/oauth2/device/code` without asking discovery, which still answers.
+   */
+  discoveryOmitsDevice?: boolean;
+  /**
+   * The device authorization endpoint answers this status: 4xx `unauthorized_client` (a client
+   * not allowed the grant), else `server_error`.
+   */
+  deviceAuthorizationStatus?: number;
 }
 
 /** Request counters; every request counts, whether it succeeds or not. */
@@ -313,7 +324,9 @@ export async function startMockXai(options: MockXaiOptions = {}): Promise<MockXa
       issuer: faults.foreignIssuer ? FOREIGN_ORIGIN : issuer,
       authorization_endpoint: `${base}/oauth2/authorize`,
       token_endpoint: `${base}/oauth2/token`,
-      device_authorization_endpoint: `${base}/oauth2/device/code`,
+      ...(faults.discoveryOmitsDevice
+        ? {}
+        : { device_authorization_endpoint: `${base}/oauth2/device/code` }),
       userinfo_endpoint: `${base}/oauth2/userinfo`,
       jwks_uri: `${base}/jwks`,
       response_types_supported: ["code"],
@@ -599,6 +612,12 @@ export async function startMockXai(options: MockXaiOptions = {}): Promise<MockXa
   async function deviceAuthorization(request: Request): Promise<Response> {
     stats.deviceAuthorizations++;
     const params = await formBody(request);
+    const status = faults.deviceAuthorizationStatus;
+    if (status !== undefined) {
+      throw status < 500
+        ? new OAuthError("unauthorized_client", "this client may not use the device grant", status)
+        : new OAuthError("server_error", "injected fault", status);
+    }
     const p = readParams(params);
     if (p.duplicated.length > 0) {
       throw new OAuthError("invalid_request", `${p.duplicated.join(", ")} sent more than once`);

@@ -59,17 +59,19 @@ Deno.test("hint is silent off SSH", () => {
 
 Deno.test("hint prints the tunnel command on SSH", () => {
   const lines = sshHint(REDIRECT, options(SSH_ENV));
-  assert.equal(commandLine(lines), "ssh -N -L 56121:127.0.0.1:56121 alice@198.51.100.7");
+  assert.equal(commandLine(lines), "ssh -N -L 127.0.0.1:56121:127.0.0.1:56121 alice@198.51.100.7");
   assert.ok(lines.some((l) => l.includes("NEW terminal on your laptop, before opening the URL")));
   assert.ok(lines.some((l) => l.includes(xai.docsUrl!)));
-  assert.ok(lines.some((l) => l.includes(SSH_GUIDE)));
-  assert.ok(lines.length <= 7, `${lines.length} lines`);
+  assert.ok(lines.some((l) => l.includes("hermes-auth help ssh") && l.includes(SSH_GUIDE.url)));
+  assert.ok(lines.some((l) => l.includes("hermes-auth help xai")));
+  assert.ok(lines.every((l) => !/(^|\s)docs\/guides\//.test(l)), "no path only a checkout has");
+  assert.ok(lines.length <= 8, `${lines.length} lines`);
   assert.ok(lines.every((l) => !l.includes("\x1b")), "no colour codes");
 });
 
 Deno.test("hint uses the port actually bound, not 56121", () => {
   const lines = sshHint("http://127.0.0.1:49731/callback", options(SSH_ENV));
-  assert.equal(commandLine(lines), "ssh -N -L 49731:127.0.0.1:49731 alice@198.51.100.7");
+  assert.equal(commandLine(lines), "ssh -N -L 127.0.0.1:49731:127.0.0.1:49731 alice@198.51.100.7");
   assert.ok(lines.every((l) => !l.includes("56121")));
 });
 
@@ -94,13 +96,14 @@ Deno.test("hint without a provider docs URL still points at the SSH guide", () =
     callbackDelivery: { kind: "redirect" },
   };
   const lines = sshHint(REDIRECT, options(SSH_ENV, { provider }));
-  assert.ok(lines.some((l) => l.includes(SSH_GUIDE)));
-  assert.ok(lines.every((l) => !l.includes("http")), lines.join("\n"));
+  assert.ok(lines.some((l) => l.includes("hermes-auth help ssh")));
+  const urls = lines.flatMap((l) => l.match(/https?:\/\/\S+/g) ?? []);
+  assert.deepEqual(urls, [`${SSH_GUIDE.url})`], lines.join("\n"));
 });
 
 Deno.test("hint accepts a localhost redirect URI", () => {
   const lines = sshHint("http://localhost:43827/spotify/callback", options(SSH_ENV));
-  assert.equal(commandLine(lines), "ssh -N -L 43827:127.0.0.1:43827 alice@198.51.100.7");
+  assert.equal(commandLine(lines), "ssh -N -L 127.0.0.1:43827:127.0.0.1:43827 alice@198.51.100.7");
 });
 
 // Beyond the seed.
@@ -113,14 +116,14 @@ Deno.test("destination is the server address of SSH_CONNECTION, not the hostname
 
 Deno.test("without SSH_CONNECTION the hostname is the destination", () => {
   const cmd = tunnelCommand(REDIRECT, options({ SSH_TTY: "/dev/pts/1", USER: "alice" }));
-  assert.equal(cmd, "ssh -N -L 56121:127.0.0.1:56121 alice@gpu-box");
+  assert.equal(cmd, "ssh -N -L 127.0.0.1:56121:127.0.0.1:56121 alice@gpu-box");
 });
 
 Deno.test("a loopback server address falls back to the hostname", () => {
   const env = { SSH_CONNECTION: "127.0.0.1 40000 127.0.0.1 22", USER: "alice" };
   assert.equal(
     tunnelCommand(REDIRECT, options(env)),
-    "ssh -N -L 56121:127.0.0.1:56121 alice@gpu-box",
+    "ssh -N -L 127.0.0.1:56121:127.0.0.1:56121 alice@gpu-box",
   );
 });
 
@@ -128,14 +131,38 @@ Deno.test("an IPv6 server address is used without brackets; the -L spec keeps 12
   const env = { SSH_CONNECTION: "2001:db8::5 40000 2001:db8::7 22", USER: "alice" };
   assert.equal(
     tunnelCommand(REDIRECT, options(env)),
-    "ssh -N -L 56121:127.0.0.1:56121 alice@2001:db8::7",
+    "ssh -N -L 127.0.0.1:56121:127.0.0.1:56121 alice@2001:db8::7",
+  );
+});
+
+Deno.test("the laptop side binds 127.0.0.1 explicitly, with no -4: IPv6-only servers stay reachable", () => {
+  const env = { SSH_CONNECTION: "2001:db8::5 40000 2001:db8::7 22", USER: "alice" };
+  const cmd = tunnelCommand(REDIRECT, options(env))!;
+  assert.ok(cmd.startsWith("ssh -N -L 127.0.0.1:56121:"), cmd);
+  assert.ok(!/(^| )-4( |$)/.test(cmd), cmd);
+  assert.ok(cmd.endsWith(" alice@2001:db8::7"), cmd);
+});
+
+Deno.test("an IPv6 server on another port gets -p, and the same explicit bind", () => {
+  const env = { SSH_CONNECTION: "2001:db8::5 40000 2001:db8::7 2222", USER: "alice" };
+  assert.equal(
+    tunnelCommand(REDIRECT, options(env)),
+    "ssh -N -L 127.0.0.1:56121:127.0.0.1:56121 -p 2222 alice@2001:db8::7",
+  );
+});
+
+Deno.test("an IPv6 server's hint keeps the command on one line of its own", () => {
+  const env = { SSH_CONNECTION: "2001:db8::5 40000 2001:db8::7 22", USER: "alice" };
+  assert.equal(
+    commandLine(sshHint(REDIRECT, options(env))),
+    "ssh -N -L 127.0.0.1:56121:127.0.0.1:56121 alice@2001:db8::7",
   );
 });
 
 Deno.test("an [::1] redirect forwards to [::1]", () => {
   assert.equal(
     tunnelCommand("http://[::1]:56121/callback", options(SSH_ENV)),
-    "ssh -N -L '56121:[::1]:56121' alice@198.51.100.7",
+    "ssh -N -L '[::1]:56121:[::1]:56121' alice@198.51.100.7",
   );
 });
 
@@ -143,7 +170,7 @@ Deno.test("a non-22 SSH port adds -p", () => {
   const env = { SSH_CONNECTION: "203.0.113.5 51234 198.51.100.7 2222", USER: "alice" };
   assert.equal(
     tunnelCommand(REDIRECT, options(env)),
-    "ssh -N -L 56121:127.0.0.1:56121 -p 2222 alice@198.51.100.7",
+    "ssh -N -L 127.0.0.1:56121:127.0.0.1:56121 -p 2222 alice@198.51.100.7",
   );
 });
 
@@ -154,7 +181,7 @@ Deno.test("LOGNAME is used when USER is missing; neither: no user@", () => {
   );
   assert.equal(
     tunnelCommand(REDIRECT, options(base)),
-    "ssh -N -L 56121:127.0.0.1:56121 198.51.100.7",
+    "ssh -N -L 127.0.0.1:56121:127.0.0.1:56121 198.51.100.7",
   );
 });
 
@@ -162,7 +189,7 @@ Deno.test("an odd user name is shell-quoted", () => {
   const env = { ...SSH_ENV, USER: "CORP\\alice" };
   assert.equal(
     tunnelCommand(REDIRECT, options(env)),
-    "ssh -N -L 56121:127.0.0.1:56121 'CORP\\alice@198.51.100.7'",
+    "ssh -N -L 127.0.0.1:56121:127.0.0.1:56121 'CORP\\alice@198.51.100.7'",
   );
 });
 
@@ -260,7 +287,7 @@ Deno.test("hint is silent for port 0 or no port", () => {
 Deno.test("an explicit default port still counts as a port", () => {
   assert.equal(
     tunnelCommand("http://127.0.0.1:80/callback", options(SSH_ENV)),
-    "ssh -N -L 80:127.0.0.1:80 alice@198.51.100.7",
+    "ssh -N -L 127.0.0.1:80:127.0.0.1:80 alice@198.51.100.7",
   );
 });
 
@@ -268,7 +295,7 @@ Deno.test("a private server address seen from a public client gets a NAT note", 
   const env = { SSH_CONNECTION: "203.0.113.5 51234 172.31.4.9 22", USER: "ubuntu" };
   const lines = sshHint(REDIRECT, options(env));
   assert.ok(lines.some((l) => l.includes("172.31.4.9 is this machine's private address")));
-  assert.ok(lines.length <= 7);
+  assert.ok(lines.length <= 8);
   const lan = { SSH_CONNECTION: "192.168.1.20 51234 192.168.1.30 22", USER: "pi" };
   assert.ok(sshHint(REDIRECT, options(lan)).every((l) => !l.includes("private address")));
 });
