@@ -108,6 +108,7 @@ export class Output {
   readonly dataStyle: Styles;
   #opts: OutputOptions;
   #secrets = new Set<string>();
+  #promptOpen = false;
 
   constructor(options: OutputOptions) {
     this.#opts = options;
@@ -132,24 +133,47 @@ export class Output {
 
   /** A line of human text on stderr (suppressed with --json). */
   info(text = ""): void {
-    if (!this.json) writeAll(this.#opts.stderr, this.#redact(text) + "\n");
+    if (!this.json) this.#writeErr(this.#redact(text) + "\n");
   }
 
   /** Text on stderr without a newline (a prompt); suppressed with --json. */
   prompt(text: string): void {
-    if (!this.json) writeAll(this.#opts.stderr, this.#redact(text));
+    if (this.json) return;
+    this.#writeErr(this.#redact(text));
+    this.#promptOpen = true;
+  }
+
+  /**
+   * The person answered the open prompt: their Enter ended its line, so the
+   * next line needs no newline of ours.
+   */
+  answered(): void {
+    this.#promptOpen = false;
+  }
+
+  /**
+   * Write to stderr. A prompt still open (nobody pressed Enter: a timeout, a
+   * callback from the listener) gets its line ended first, so a message never
+   * lands after the prompt's text.
+   */
+  #writeErr(text: string): void {
+    if (this.#promptOpen) {
+      this.#promptOpen = false;
+      writeAll(this.#opts.stderr, "\n");
+    }
+    writeAll(this.#opts.stderr, text);
   }
 
   /** A warning: `! text` on stderr, or a `warning` event with --json. */
   warn(text: string): void {
     if (this.json) this.event({ event: "warning", message: text });
-    else writeAll(this.#opts.stderr, this.#redact(`${this.style.yellow("!")} ${text}`) + "\n");
+    else this.#writeErr(this.#redact(`${this.style.yellow("!")} ${text}`) + "\n");
   }
 
   /** A success line: `✓ text` on stderr (suppressed with --json). */
   success(text: string): void {
     if (!this.json) {
-      writeAll(this.#opts.stderr, this.#redact(`${this.style.green("✓")} ${text}`) + "\n");
+      this.#writeErr(this.#redact(`${this.style.green("✓")} ${text}`) + "\n");
     }
   }
 
@@ -195,7 +219,7 @@ export class Output {
     const lines = [`${this.style.red("✗")} ${err.message}`];
     if (err.fix) lines.push(`  ${this.style.dim("→")} ${err.fix}`);
     for (const cause of causes) lines.push(this.style.dim(`  cause: ${cause}`));
-    writeAll(this.#opts.stderr, this.#redact(lines.join("\n")) + "\n");
+    this.#writeErr(this.#redact(lines.join("\n")) + "\n");
   }
 
   /** An unexpected failure (a bug): one line, plus the stack when HERMES_AUTH_DEBUG is set. */
@@ -210,7 +234,7 @@ export class Output {
         this.style.dim("→")
       } run again with HERMES_AUTH_DEBUG=1 and report it` +
       (debug && e instanceof Error && e.stack ? `\n${e.stack}` : "");
-    writeAll(this.#opts.stderr, this.#redact(text) + "\n");
+    this.#writeErr(this.#redact(text) + "\n");
   }
 }
 

@@ -35,6 +35,25 @@ Deno.test("human text goes to stderr, data to stdout, and --json keeps stdout pu
   ]);
 });
 
+Deno.test("a line after a prompt nobody answered starts on a line of its own", () => {
+  const { out, stderr } = make(false);
+  out.prompt("Paste it here (Ctrl-C to give up): ");
+  out.error(new AuthError("callback_timeout", "no callback arrived within 2 s"));
+  assert.equal(
+    stderr.text,
+    "Paste it here (Ctrl-C to give up): \n✗ no callback arrived within 2 s\n",
+  );
+});
+
+Deno.test("after the person answered a prompt (Enter), no extra blank line is added", () => {
+  const { out, stderr } = make(false);
+  out.prompt("Paste again: ");
+  out.answered();
+  out.warn("that is not a code");
+  out.success("Logged in");
+  assert.equal(stderr.text, "Paste again: ! that is not a code\n✓ Logged in\n");
+});
+
 Deno.test("a registered secret is redacted from every line, including error events", () => {
   const { out, stdout, stderr } = make(false);
   out.secret("s3cr3t-token-value");

@@ -108,7 +108,11 @@ export class LoginView {
       case "listener_warning":
         out.warn(event.message);
         return;
+      case "pasted":
+        out.answered();
+        return;
       case "paste_refused":
+        out.answered();
         out.warn(event.reason);
         out.prompt("Paste again: ");
         return;

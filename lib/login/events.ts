@@ -39,6 +39,8 @@ export type LoginEvent =
   | { type: "waiting"; seconds: number; for: "callback" | "approval" }
   /** The listener refused a request and keeps waiting (foreign Host, state, origin). */
   | { type: "listener_warning"; message: string }
+  /** A pasted line was taken as the answer (the person pressed Enter). */
+  | { type: "pasted" }
   /** A pasted line was not taken; the person is asked again. */
   | { type: "paste_refused"; reason: string }
   /** The wait timed out on a terminal: one more chance to paste. */

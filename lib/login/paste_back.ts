@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type AuthError, isAuthError } from "../errors.ts";
+import { AuthError, Exit, isAuthError } from "../errors.ts";
 import { type ReceivedCallback, waitForCallback } from "../loopback/wait.ts";
 import {
   authorizationUrl,
@@ -22,7 +22,7 @@ import {
   type PendingExchange,
 } from "../oauth/authcode.ts";
 import type { ProviderServer } from "../oauth/server.ts";
-import { pasteWords } from "../providers/delivery.ts";
+import { type PasteWords, pasteWords } from "../providers/delivery.ts";
 import type { RedirectSpec } from "../providers/types.ts";
 import type { SessionVerdict } from "../remote/session.ts";
 import { announceAuthorize, fixedRedirectUri } from "./authorize.ts";
@@ -72,16 +72,22 @@ export async function receiveCode(
     try {
       return await wait(options.timeoutMs);
     } catch (e) {
+      if (!isTimeout(e)) throw e;
       // A person at a terminal gets one more chance to paste instead of a dead end.
-      if (reprompted || !options.reprompt || !isTimeout(e)) throw e;
+      if (reprompted || !options.reprompt) throw timedOut(options, words, reprompted);
       reprompted = true;
       io.emit({ type: "timeout_reprompt", seconds: options.timeoutMs / 1000, words });
-      return await wait(options.timeoutMs);
+      try {
+        return await wait(options.timeoutMs);
+      } catch (again) {
+        throw isTimeout(again) ? timedOut(options, words, true) : again;
+      }
     }
   };
   for (;;) {
     const callback = await next();
     io.secret(callback.url.searchParams.get("code") ?? undefined);
+    if (callback.source === "paste") io.emit({ type: "pasted" });
     try {
       const tokens = await exchangeCode(server, callback.url, pending, {
         pasted: callback.source === "paste",
@@ -152,4 +158,23 @@ export async function manualPasteLogin(
 
 function isTimeout(e: unknown): boolean {
   return isAuthError(e, "callback_timeout");
+}
+
+/**
+ * The timeout, said for what really happened: the whole time waited (both
+ * waits, after a reminder), and a fix that offers pasting only where a
+ * person could paste — a script's stdin gets the two-step login instead.
+ */
+function timedOut(options: ReceiveOptions, words: PasteWords, reprompted: boolean): AuthError {
+  const seconds = (options.timeoutMs * (reprompted ? 2 : 1)) / 1000;
+  const span = Number.isInteger(seconds) ? `${seconds} s` : `${seconds.toFixed(1)} s`;
+  const ways = options.listener
+    ? ["if the browser could not reach 127.0.0.1, check the SSH tunnel (ssh -N -L)"]
+    : [];
+  if (options.paste) ways.push(`paste ${words.what}`);
+  else ways.push(`finish in two steps: --no-wait, then --callback-url with ${words.what}`);
+  return new AuthError("callback_timeout", `no callback arrived within ${span}`, {
+    exit: Exit.TIMEOUT,
+    fix: `${ways.join(" or ")}; allow more time with --timeout SECONDS`,
+  });
 }

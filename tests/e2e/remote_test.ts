@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { startMockXai } from "../mock/xai_mock.ts";
 import { childEnv, cliArgv, runCli, spawnCli, tempHome } from "./harness.ts";
+import { driver, openTerminal } from "./pty.ts";
 
 type Json = Record<string, unknown>;
 const SSH = { SSH_CONNECTION: "203.0.113.5 51000 198.51.100.7 2222", USER: "ada" };
@@ -378,4 +379,36 @@ Deno.test({
     assert.equal((await child.status).code, 0, screen);
     assert.match(screen, /Logged in to xAI Grok OAuth/);
   },
+});
+
+Deno.test({
+  name: "a timeout after the reminder: the error starts on a line of its own and counts both waits",
+  ignore: driver === null,
+  async fn() {
+    await using mock = await startMockXai();
+    await using home = await tempHome();
+    await using term = await openTerminal(["add", "xai-oauth", "--loopback", "--timeout", "1"], {
+      env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer },
+    });
+    assert.equal(await term.exitCode(), 4);
+    const screen = (await term.screen()).replaceAll("\r", "");
+    assert.match(screen, /No callback arrived within 1 s\./);
+    assert.match(
+      screen,
+      /paste it here \(Ctrl-C to give up\): *\n✗ no callback arrived within 2 s\n/,
+    );
+    assert.doesNotMatch(screen, /give up\): *✗/);
+  },
+});
+
+Deno.test("without a terminal the timeout's fix offers the two-step login, not pasting", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  const result = await runCli(["add", "xai-oauth", "--loopback", "--timeout", "1"], {
+    env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer },
+  });
+  assert.equal(result.code, 4);
+  assert.match(result.stderr, /✗ no callback arrived within 1 s\n/);
+  assert.match(result.stderr, /finish in two steps: --no-wait, then --callback-url/);
+  assert.doesNotMatch(result.stderr, /→ .*\bpaste the/);
 });
