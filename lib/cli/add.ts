@@ -94,6 +94,7 @@ export async function add(ctx: Context, providerName: string, opts: AddOptions):
   };
   try {
     const result = await login(server, io, request, session, choice);
+    view.finish(); // the tally of refused requests, before the outcome
     if (result === null) return Exit.OK;
     reportSuccess(ctx, provider, await storeLogin(ctx, server, result, opts));
     return Exit.OK;

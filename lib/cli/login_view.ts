@@ -39,8 +39,9 @@ export class LoginView {
   #warnings = 0;
   #tallied = 0;
   #lastTally = 0;
-  /** The line to repeat when the instructions may have scrolled away. */
-  #reminder?: string;
+  #finished = false;
+  /** What to say again when warnings may have scrolled the instructions away. */
+  #reminders: { text: string; prompt: boolean }[] = [];
 
   constructor(out: Output, options: LoginViewOptions) {
     this.#out = out;
@@ -71,7 +72,9 @@ export class LoginView {
         out.info();
         for (const line of event.hint) out.info(line);
         if (event.hint.length) out.info();
-        if (event.tunnel) this.#reminder = `Tunnel: ${event.tunnel}`;
+        this.#reminders = event.tunnel
+          ? [{ text: `On your laptop, the tunnel: ${event.tunnel}`, prompt: false }]
+          : [];
         return;
       case "port_moved":
         out.warn(`port ${event.wanted} is busy; listening on ${event.port} instead`);
@@ -89,10 +92,11 @@ export class LoginView {
         if (event.manual) {
           out.info(event.words.after);
           out.prompt(`Paste ${event.words.what} here: `);
-          this.#reminder = `Paste ${event.words.what} here: `;
+          this.#reminders = [{ text: `Paste ${event.words.what} here: `, prompt: true }];
         } else {
           out.info(`No tunnel? Open the URL anyway; ${event.words.when},`);
           out.info(`${event.words.pasteIt}.`);
+          this.#reminders.push({ text: `Or paste ${event.words.what} here.`, prompt: false });
         }
         return;
       case "waiting":
@@ -106,7 +110,7 @@ export class LoginView {
         }
         return;
       case "listener_warning":
-        out.warn(event.message);
+        this.#listenerWarning(event.message);
         return;
       case "pasted":
         out.answered();
@@ -119,7 +123,10 @@ export class LoginView {
       case "timeout_reprompt":
         out.warn(`No callback arrived within ${event.seconds} s.`);
         out.prompt(`${event.words.ifShown}, paste it here (Ctrl-C to give up): `);
-        this.#reminder = `${event.words.ifShown}, paste it here (Ctrl-C to give up): `;
+        this.#reminders = [{
+          text: `${event.words.ifShown}, paste it here (Ctrl-C to give up): `,
+          prompt: true,
+        }];
         return;
       case "device_code":
         this.#deviceCode(event);
@@ -154,8 +161,10 @@ export class LoginView {
     }
   };
 
-  /** The login is over (either way): say how many refused requests were not shown. */
+  /** The login is over (either way): say how many refused requests were not shown. Idempotent. */
   finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
     const hidden = this.#warnings - WARNINGS_SHOWN;
     if (hidden > this.#tallied) {
       this.#out.warn(`the listener refused ${hidden} more request(s) in all (not shown)`);
@@ -185,9 +194,10 @@ export class LoginView {
 
   /** After warnings, the instruction that matters again: the tunnel, or where to paste. */
   #repeatReminder(): void {
-    if (this.#reminder === undefined) return;
-    if (this.#reminder.endsWith(": ")) this.#out.prompt(this.#reminder);
-    else this.#out.info(this.#reminder);
+    for (const { text, prompt } of this.#reminders) {
+      if (prompt) this.#out.prompt(text);
+      else this.#out.info(text);
+    }
   }
 
   #deviceCode(event: Extract<LoginEvent, { type: "device_code" }>): void {

@@ -337,3 +337,23 @@ Deno.test("an unknown provider is a usage error (exit 2) that lists the provider
   assert.match(result.stderr, /unknown provider "grok"/);
   assert.match(result.stderr, /xai-oauth/);
 });
+
+Deno.test("200 forged callbacks do not flood the terminal: three shown, the rest counted", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  const cli = spawnCli(["add", "xai-oauth", "--json", "--port", "0"], {
+    env: env(home.path, mock.issuer),
+  });
+  const authorize = await cli.event("authorize");
+  const forged = new URL(String(authorize.redirect_uri));
+  forged.search = "code=forged&state=not-this-login";
+  for (let i = 0; i < 200; i++) await fetch(forged).then((r) => r.body?.cancel());
+  await fetch(await mock.approve(String(authorize.url))).then((r) => r.body?.cancel());
+  const result = await cli.done();
+  assert.equal(result.code, 0, result.stderr);
+  const warnings = result.stdout.trim().split("\n").map((l) => JSON.parse(l))
+    .filter((e) => e.event === "warning").map((e) => String(e.message));
+  assert.equal(warnings.filter((m) => m.startsWith("refused a callback")).length, 3);
+  assert.ok(warnings.length <= 8, warnings.join("\n"));
+  assert.ok(warnings.includes("the listener refused 197 more request(s) in all (not shown)"));
+});
