@@ -31,7 +31,7 @@ function refused(value: unknown, path: string, expected?: RegExp): void {
       assert.equal(e.exit, 2);
       assert.ok(e.message.includes(`${path}: expected`), `"${path}" not in: ${e.message}`);
       if (expected) assert.match(e.message, expected);
-      assert.match(String(e.fix), /custom-providers\.md/);
+      assert.match(String(e.fix), /hermes-auth help custom/);
       return true;
     },
   );
