@@ -42,7 +42,7 @@ import { type ActiveProvider, resolveActiveProvider } from "../store/active_prov
 import { readAuthFile, strayPoolEntries } from "../store/auth_store.ts";
 import { poolRows } from "../store/pool.ts";
 import { configFilePath, getConfigValue, readConfig } from "../store/config.ts";
-import { findStaleTemps } from "../store/atomic.ts";
+import { filesMatching, findStaleTemps } from "../store/atomic.ts";
 import { diagnose, type PathProblem } from "../store/fs_errors.ts";
 import { pendingDir } from "../store/pending.ts";
 import { authFilePath, hermesHome, lockFilePath } from "../store/paths.ts";
@@ -547,9 +547,12 @@ async function leftoverChecks(home: string): Promise<Check[]> {
   const ours = [
     ...await findStaleTemps(authFilePath(home)),
     ...await findStaleTemps(configFilePath(home)),
-    ...await matching(pendingDir(home), /^\.[A-Za-z0-9][A-Za-z0-9._-]*\.json\.[0-9a-f]{16}\.tmp$/),
+    ...await filesMatching(
+      pendingDir(home),
+      /^\.[A-Za-z0-9][A-Za-z0-9._-]*\.json\.[0-9a-f]{16}\.tmp$/,
+    ),
   ];
-  const hermes = await matching(home, /^\.auth_[^/]*\.tmp$/);
+  const hermes = await filesMatching(home, /^\.auth_[^/]*\.tmp$/);
   const checks: Check[] = [];
   if (ours.length > 0) {
     checks.push({
@@ -574,18 +577,6 @@ async function leftoverChecks(home: string): Promise<Check[]> {
     });
   }
   return checks;
-}
-
-async function matching(dir: string, pattern: RegExp): Promise<string[]> {
-  const found: string[] = [];
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isFile && pattern.test(entry.name)) found.push(join(dir, entry.name));
-    }
-  } catch {
-    // No such directory: nothing left there.
-  }
-  return found.sort();
 }
 
 async function configCheck(home: string): Promise<{ check: Check; provider: unknown }> {

@@ -70,11 +70,18 @@ function tempPattern(name: string): RegExp {
 export async function findStaleTemps(path: string): Promise<string[]> {
   const target = await followSymlink(path);
   const dir = dirname(target);
-  const pattern = tempPattern(basename(target));
+  return await filesMatching(dir, tempPattern(basename(target)));
+}
+
+/**
+ * The regular files in `dir` whose names match `pattern`, sorted; none when
+ * the directory is missing or unreadable. readDir does not follow links, so
+ * a symlink named like a temp file never counts.
+ */
+export async function filesMatching(dir: string, pattern: RegExp): Promise<string[]> {
   const found: string[] = [];
   try {
     for await (const entry of Deno.readDir(dir)) {
-      // readDir does not follow links: a symlink named like a temp file is not ours.
       if (entry.isFile && pattern.test(entry.name)) found.push(join(dir, entry.name));
     }
   } catch {

@@ -7,10 +7,10 @@
  * phone can scan.
  */
 import assert from "node:assert/strict";
-import jsQRModule from "jsqr";
 import { startMockXai } from "../mock/xai_mock.ts";
 import { spawnCli, tempHome } from "./harness.ts";
 import { CTRL_C, driver, openTerminal, waitFor } from "./pty.ts";
+import { readQr } from "../qr_reader.ts";
 
 const SSH = { SSH_CONNECTION: "203.0.113.5 51234 198.51.100.7 22", USER: "ada" };
 
@@ -127,38 +127,11 @@ Deno.test("discovery without a device endpoint: xAI's own /oauth2/device/code is
   assert.equal(mock.stats.deviceAuthorizations, 1);
 });
 
-type Decode = (
-  data: Uint8ClampedArray,
-  width: number,
-  height: number,
-  options: { inversionAttempts: "dontInvert" },
-) => { data: string } | null;
-const jsQR = ((jsQRModule as unknown as { default?: Decode }).default ??
-  jsQRModule) as unknown as Decode;
-
-/** The QR code drawn on a screen (no colour: light modules are blocks), decoded as a phone would. */
+/** The QR code on a screen (no colour: light modules are the blocks), decoded as a phone would. */
 function decodeScreenQr(screen: string): string | null {
   const rows = screen.split("\n").map((l) => l.replace(/\r$/, ""))
-    .filter((l) => /^ {2}[█▀▄ ]{20,}$/.test(l)).map((l) => [...l.slice(2)]);
-  if (rows.length === 0) return null;
-  const scale = 4;
-  const width = Math.max(...rows.map((r) => r.length)) * scale;
-  const height = rows.length * 2 * scale;
-  const data = new Uint8ClampedArray(width * height * 4);
-  for (let i = 0; i < data.length; i += 4) data.set([0, 0, 0, 255], i); // unprinted = dark
-  rows.forEach((row, cy) =>
-    row.forEach((ch, cx) => {
-      const light = ch === "█" ? [1, 1] : ch === "▀" ? [1, 0] : ch === "▄" ? [0, 1] : [0, 0];
-      light.forEach((on, half) => {
-        if (!on) return;
-        for (let dy = 0; dy < scale; dy++) {
-          const start = (((cy * 2 + half) * scale + dy) * width + cx * scale) * 4;
-          data.fill(255, start, start + scale * 4);
-        }
-      });
-    })
-  );
-  return jsQR(data, width, height, { inversionAttempts: "dontInvert" })?.data ?? null;
+    .filter((l) => /^ {2}[█▀▄ ]{20,}$/.test(l)).map((l) => l.slice(2));
+  return rows.length === 0 ? null : readQr(rows, false);
 }
 
 Deno.test({
