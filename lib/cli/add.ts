@@ -35,7 +35,7 @@ import { readAuthFile, updateAuthFile } from "../store/auth_store.ts";
 import { applyLogin, type StoredLogin } from "../store/credentials.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
 import { savePending, takePending } from "../store/pending.ts";
-import type { Context } from "./context.ts";
+import { type Context, lockWaitOptions } from "./context.ts";
 import { chooseClientId, providerNamed } from "./providers.ts";
 
 /** Options of `add`, as commander hands them over. */
@@ -520,7 +520,7 @@ async function storeLogin(
       clientId: clientId ?? client.client_id,
       label: opts.label,
       now: ctx.now(),
-    }), { now: ctx.now });
+    }), { now: ctx.now, onLockWait: lockWaitOptions(ctx).onLockWait });
   return { row: stored, path: authFilePath(home) };
 }
 

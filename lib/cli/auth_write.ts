@@ -10,7 +10,7 @@
 import { AuthError, Exit } from "../errors.ts";
 import { type AuthFile, updateAuthFile } from "../store/auth_store.ts";
 import { authFilePath } from "../store/paths.ts";
-import type { Context } from "./context.ts";
+import { type Context, lockWaitOptions } from "./context.ts";
 
 /** Run `mutate` on auth.json under the lock (see the module doc). */
 export async function writeAuth<T>(
@@ -19,7 +19,7 @@ export async function writeAuth<T>(
   mutate: (data: AuthFile) => T,
 ): Promise<T> {
   try {
-    return await updateAuthFile(home, mutate, { now: ctx.now });
+    return await updateAuthFile(home, mutate, { now: ctx.now, ...lockWaitOptions(ctx) });
   } catch (error) {
     if (!isFsError(error)) throw error;
     throw new AuthError(

@@ -10,7 +10,7 @@
 
 import { AuthError, type AuthErrorOptions } from "../errors.ts";
 import { ensurePrivateDir, tightenPrivateDir, writeFileAtomic } from "./atomic.ts";
-import { type HeldLock, withLock } from "./lock.ts";
+import { type HeldLock, type LockWait, withLock } from "./lock.ts";
 import { authFilePath, lockFilePath } from "./paths.ts";
 import { isoUtc } from "./timestamps.ts";
 
@@ -134,6 +134,10 @@ export interface UpdateAuthFileOptions {
   now?: () => Date;
   /** The auth.lock the caller holds (from {@link withLock}): join it instead of waiting. */
   lock?: HeldLock;
+  /** Stop waiting for auth.lock when this aborts (Ctrl-C): AuthError `interrupted`. */
+  signal?: AbortSignal;
+  /** Called once after about a second of waiting for auth.lock (the CLI says who holds it). */
+  onLockWait?: (wait: LockWait) => void;
 }
 
 /**
@@ -171,7 +175,12 @@ export async function updateAuthFile<T>(
     data.updated_at = isoUtc(now());
     await writeFileAtomic(path, serializeAuthFile(data), { mode: 0o600 });
     return result;
-  }, { timeoutMs: options.timeoutMs, lock: options.lock });
+  }, {
+    timeoutMs: options.timeoutMs,
+    lock: options.lock,
+    signal: options.signal,
+    onWait: options.onLockWait,
+  });
 }
 
 /** Where {@link updateAuthFile} keeps a copy of an unusable auth.json. */

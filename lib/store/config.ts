@@ -41,7 +41,7 @@ import {
 } from "yaml";
 import { AuthError, Exit, usageError } from "../errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.ts";
-import { type HeldLock, withLock } from "./lock.ts";
+import { type HeldLock, type LockWait, withLock } from "./lock.ts";
 import { lockFilePath } from "./paths.ts";
 
 /** `<home>/config.yaml`. */
@@ -165,6 +165,10 @@ export interface UpdateConfigOptions {
   remove?: string[];
   /** The auth.lock the caller holds (from {@link withLock}): join it instead of waiting. */
   lock?: HeldLock;
+  /** Stop waiting for auth.lock when this aborts (Ctrl-C): AuthError `interrupted`. */
+  signal?: AbortSignal;
+  /** Called once after about a second of waiting for auth.lock (the CLI says who holds it). */
+  onLockWait?: (wait: LockWait) => void;
 }
 
 /**
@@ -210,7 +214,7 @@ export async function updateConfig(
       if (next === (loaded.text ?? "")) return;
       await ensurePrivateDir(home);
       await writeFileAtomic(path, next, { mode: loaded.mode ?? 0o600 });
-    }, { lock: options.lock });
+    }, { lock: options.lock, signal: options.signal, onWait: options.onLockWait });
   } catch (error) {
     if (!isFsError(error)) throw error;
     throw new AuthError(
