@@ -2,7 +2,8 @@
  * The auth store lock: an exclusive `flock` on `$HERMES_HOME/auth.lock`,
  * the very lock Hermes's Python takes with `fcntl.flock`, so hermes-auth and
  * a running Hermes can change auth.json side by side without losing each
- * other's writes or replaying a rotated refresh token.
+ * other's writes or replaying a rotated refresh token. Waiters that only
+ * need to see a holder's result take it shared ({@link WithLockAfterWait}).
  *
  * @module
  */
@@ -22,15 +23,19 @@ const POLL_INTERVAL_MS = 50;
 
 /**
  * With inotify, a waiter is woken when a holder closes auth.lock, and
- * retries on its own only this often: for a holder that unlocks without
- * closing, or a close the kernel reports a moment before it drops the lock.
+ * retries on its own only after a second, then every 2 s: for a holder that
+ * unlocks without closing, or a close the kernel reports a moment before it
+ * drops the lock (a killed holder). Rarely, because a timer that fires costs
+ * a fresh process CPU (measured: ~4 ms for the first), and most waits — a
+ * refresh storm's — are over sooner.
  */
-const WATCHED_POLL_INTERVAL_MS = 250;
+const WATCHED_RETRY_MS = { first: 1_000, max: 2_000 };
 
 /** Default of {@link WithLockOptions.noticeAfterMs}. */
 export const DEFAULT_LOCK_NOTICE_MS = 1_000;
 
-/** Proof that a {@link withLock} call holds a lock, handed to its `fn`. Pass
+/**
+ * Proof that a {@link withLock} call holds a lock, handed to its `fn`. Pass
  * it on (`{ lock: held }`) to a nested `withLock`, `updateAuthFile` or
  * `updateConfig` on the same lock file so it joins the lock instead of
  * waiting for itself. It stops joining once that `withLock` has returned.
@@ -94,15 +99,17 @@ export interface WithLockAfterWait<T> extends WithLockOptions {
  *
  * How a waiter waits: `FsFile.tryLock` (flock with LOCK_NB), retried when
  * inotify reports that someone closed auth.lock — every holder, Hermes and
- * hermes-auth alike, closes it right after unlocking, and a killed one is
- * closed by the kernel — and otherwise every 250 ms; every 50 ms (Hermes's
- * own rate) where inotify is missing (macOS, Windows) or refused. So a
- * waiter costs no CPU while it waits and takes the lock the moment it is
- * free. It does not block in flock(2): Deno's `FsFile.lock()` runs that in a
- * runtime thread which nothing can interrupt — closing the file does not end
- * it — so a wait given up on (the 15 s limit, Ctrl-C) would stay behind,
- * keep the process alive and take the lock whenever the holder let go. A
- * watcher, by contrast, is closed and gone the moment the wait ends.
+ * hermes-auth alike, closes it right after unlocking, and the kernel closes
+ * a killed one's — and otherwise after 1 s, then every 2 s; every 50 ms
+ * (Hermes's own rate) where inotify is missing (macOS, Windows) or refused.
+ * So a waiter costs no CPU while it waits and takes the lock the moment it
+ * is free. It does not block in flock(2): Deno's `FsFile.lock()` runs that
+ * in a runtime thread which nothing can interrupt — closing the file does
+ * not end it — so a wait given up on (the 15 s limit, Ctrl-C) would stay
+ * behind, keep the process alive and take the lock whenever the holder let
+ * go. A watcher, by contrast, is closed and gone the moment the wait ends.
+ * (A lock taken in a worker can be abandoned too, but a worker costs a
+ * fresh process ~40 ms of CPU.)
  *
  * Reentrant like Hermes's lock, explicitly: `fn` receives a {@link HeldLock},
  * and a `withLock` on the same path given it as `options.lock` (a refresh
@@ -168,6 +175,9 @@ class Wait {
   readonly #timeoutMs: number;
   readonly #started = performance.now();
   #noticeAt: number;
+  /** Safety retries so far (they space out), and when the lock was last tried. */
+  #retries = 0;
+  #lastTry = this.#started;
 
   constructor(file: Deno.FsFile, path: string, options: WithLockOptions) {
     this.#file = file;
@@ -205,9 +215,15 @@ class Wait {
             timeoutMs: this.#timeoutMs,
           });
         }
-        const interval = watcher ? WATCHED_POLL_INTERVAL_MS : POLL_INTERVAL_MS;
-        const next = Math.min(now + interval, deadline, this.#noticeAt);
-        if (await pause(next - now, signal, event) === "event") event = events!.next();
+        const interval = watcher
+          ? Math.min(WATCHED_RETRY_MS.max, WATCHED_RETRY_MS.first * 2 ** this.#retries)
+          : POLL_INTERVAL_MS;
+        const retryAt = this.#lastTry + interval;
+        const next = Math.min(retryAt, deadline, this.#noticeAt);
+        const woke = await pause(next - now, signal, event);
+        if (woke === "event") event = events!.next();
+        if (woke === "time" && performance.now() >= retryAt) this.#retries++;
+        this.#lastTry = performance.now();
       }
     } finally {
       watcher?.close();

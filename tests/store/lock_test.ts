@@ -504,7 +504,7 @@ Deno.test(
       try {
         const waiting = withLock(lockPath, () => Promise.resolve("got it"));
         await new Promise((r) => setTimeout(r, 1_000));
-        // Polling would have tried ~20 times by now; inotify plus a 250 ms safety retry, ~6.
+        // Polling would have tried ~20 times by now; woken by inotify, with one safety retry: ~3.
         assert.ok(attempts <= 8, `${attempts} attempts in 1 s`);
         await holder.release();
         assert.equal(await waiting, "got it");
