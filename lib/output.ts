@@ -170,6 +170,15 @@ export class Output {
     else this.#writeErr(this.#redact(`${this.style.yellow("!")} ${text}`) + "\n");
   }
 
+  /**
+   * A passing notice, `! text` on stderr in every mode (another process
+   * holds a lock we wait for). With --json too: it is not data, and stdout
+   * stays the one document or event stream a script parses.
+   */
+  notice(text: string): void {
+    writeAll(this.#opts.stderr, this.#redact(`${this.style.yellow("!")} ${text}`) + "\n");
+  }
+
   /** A success line: `✓ text` on stderr (suppressed with --json). */
   success(text: string): void {
     if (!this.json) {

@@ -21,7 +21,7 @@ import { readAuthFile, updateAuthFile } from "../store/auth_store.ts";
 import { applyLogin, type StoredLogin } from "../store/credentials.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
 import { colorAllowed } from "../output.ts";
-import type { Context } from "./context.ts";
+import { type Context, lockWaitOptions } from "./context.ts";
 import { LoginView } from "./login_view.ts";
 import { chooseClientId, providerNamed } from "./providers.ts";
 
@@ -174,7 +174,7 @@ async function storeLogin(
       label: opts.label,
       ...(provider.apiBaseUrlEnv ? { apiBaseUrl: ctx.env(provider.apiBaseUrlEnv) } : {}),
       now: ctx.now(),
-    }), { now: ctx.now });
+    }), { now: ctx.now, onLockWait: lockWaitOptions(ctx).onLockWait });
   return { row: stored, path: authFilePath(home) };
 }
 

@@ -9,7 +9,7 @@
  * @module
  */
 import { type AuthFile, updateAuthFile } from "../store/auth_store.ts";
-import type { Context } from "./context.ts";
+import { type Context, lockWaitOptions } from "./context.ts";
 
 /** Run `mutate` on auth.json under the lock (see the module doc). */
 export async function writeAuth<T>(
@@ -17,5 +17,5 @@ export async function writeAuth<T>(
   home: string,
   mutate: (data: AuthFile) => T,
 ): Promise<T> {
-  return await updateAuthFile(home, mutate, { now: ctx.now });
+  return await updateAuthFile(home, mutate, { now: ctx.now, ...lockWaitOptions(ctx) });
 }

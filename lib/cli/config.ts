@@ -17,7 +17,7 @@ import {
   updateConfig,
 } from "../store/config.ts";
 import { hermesHome } from "../store/paths.ts";
-import type { Context } from "./context.ts";
+import { type Context, lockWaitOptions } from "./context.ts";
 
 /** Options of `config get` and `config set`, as commander hands them over. */
 export interface ConfigOptions {
@@ -69,7 +69,7 @@ export async function configSet(
   splitConfigKey(key);
   const parsed = parseScalar(value);
   const home = hermesHome(ctx.env);
-  await updateConfig(home, { [key]: parsed });
+  await updateConfig(home, { [key]: parsed }, lockWaitOptions(ctx));
   const path = configFilePath(home);
   if (ctx.out.json) ctx.out.result({ key, value: parsed, path });
   else ctx.out.success(`Set ${key} to ${formatConfigValue(parsed)} in ${path}`);

@@ -5,6 +5,7 @@
  * @module
  */
 import { colorAllowed, Output } from "../output.ts";
+import type { LockWait } from "../store/lock.ts";
 
 /** The world as a command sees it. */
 export interface Context {
@@ -58,5 +59,31 @@ export function processContext(options: GlobalOptions, signal: AbortSignal): Con
     fetch: globalThis.fetch.bind(globalThis),
     now: () => new Date(),
     signal,
+  };
+}
+
+/** The options with which a command's waits for auth.lock stay interruptible and visible. */
+export interface LockWaitOptions {
+  /** Ctrl-C ends a wait (exit 130). */
+  signal: AbortSignal;
+  /** A wait that lasts about a second says, once, that another process holds the lock. */
+  onLockWait: (wait: LockWait) => void;
+}
+
+/** Runs whose lock notice has been printed: one line per command run, however many waits. */
+const noticed = new WeakSet<Output>();
+
+/** Options for the store calls of a command run that may wait for auth.lock. */
+export function lockWaitOptions(ctx: Context): LockWaitOptions {
+  return {
+    signal: ctx.signal,
+    onLockWait: ({ path, timeoutMs }) => {
+      if (noticed.has(ctx.out)) return;
+      noticed.add(ctx.out);
+      ctx.out.notice(
+        `Waiting for ${path}: another process (Hermes or hermes-auth) holds it; ` +
+          `waiting up to ${Math.round(timeoutMs / 1000)} s.`,
+      );
+    },
   };
 }

@@ -17,7 +17,7 @@ import { Exit } from "../errors.ts";
 import { getAccessToken } from "../oauth/refresh.ts";
 import { hermesHome } from "../store/paths.ts";
 import type { ProviderSpec } from "../providers/types.ts";
-import type { Context } from "./context.ts";
+import { type Context, lockWaitOptions } from "./context.ts";
 import { providerNamed } from "./providers.ts";
 import { durationText } from "./status.ts";
 
@@ -78,7 +78,7 @@ export function accessTokenFor(
     env: ctx.env,
     fetch: ctx.fetch,
     now: ctx.now,
-    signal: ctx.signal,
+    ...lockWaitOptions(ctx),
     ...mode,
   });
 }

@@ -42,7 +42,7 @@ import {
   type StoredToken,
 } from "../store/credentials.ts";
 import { isFsError, writeError } from "../store/fs_errors.ts";
-import { type HeldLock, withLock } from "../store/lock.ts";
+import { type HeldLock, type LockWait, withLock } from "../store/lock.ts";
 import { authFilePath, lockFilePath } from "../store/paths.ts";
 import type { TokenSet } from "./tokens.ts";
 
@@ -68,6 +68,8 @@ export interface AccessTokenOptions {
   retryDelaysMs?: readonly number[];
   /** Lock wait limit; default 15 s. */
   lockTimeoutMs?: number;
+  /** Called once after about a second of waiting for auth.lock (the CLI says who holds it). */
+  onLockWait?: (wait: LockWait) => void;
   /** Per-request timeout; default 20 s (Hermes's HERMES_XAI_REFRESH_TIMEOUT_SECONDS). */
   requestTimeoutMs?: number;
   /** Refresh even when the token is fresh (the `refresh` command). */
@@ -130,23 +132,36 @@ export async function getAccessToken(
     return handOut(seen.login, "stored");
   }
   let latest = seen;
+  /**
+   * The token found after waiting for another holder of the lock, when that
+   * holder (another `token`, most likely) has done the refresh this call was
+   * about to make: then no request is made. Compare tokens, not expiry: with
+   * lifetimes shorter than the skew, a token another process has just
+   * fetched is already "due", and refreshing it again would turn N waiting
+   * processes into N requests.
+   */
+  const settled = async (): Promise<AccessToken | undefined> => {
+    latest = await readCredential(provider, options.home, now(), only);
+    if (options.force) return undefined;
+    const changed = latest.login.accessToken !== seen.login.accessToken;
+    if (changed && !expired(latest.login, now())) {
+      return handOut(latest.login, "refreshed_elsewhere");
+    }
+    if (!refreshDue(latest.login, now(), provider.refreshSkewSeconds)) {
+      return handOut(latest.login, "stored");
+    }
+    return undefined;
+  };
   try {
     return await withLock(lockFilePath(options.home), async (lock) => {
-      latest = await readCredential(provider, options.home, now(), only);
-      if (!options.force) {
-        const changed = latest.login.accessToken !== seen.login.accessToken;
-        // Compare tokens, not expiry: with lifetimes shorter than the skew, a token another
-        // process has just fetched is already "due", and refreshing it again would turn N
-        // waiting processes into N requests.
-        if (changed && !expired(latest.login, now())) {
-          return handOut(latest.login, "refreshed_elsewhere");
-        }
-        if (!refreshDue(latest.login, now(), provider.refreshSkewSeconds)) {
-          return handOut(latest.login, "stored");
-        }
-      }
-      return await refreshLocked(provider, latest, options, now, lock);
-    }, { timeoutMs: options.lockTimeoutMs, signal: options.signal });
+      return await settled() ?? await refreshLocked(provider, latest, options, now, lock);
+    }, {
+      timeoutMs: options.lockTimeoutMs,
+      signal: options.signal,
+      onWait: options.onLockWait,
+      // Waiters of a refresh storm read the new token side by side, under a shared lock.
+      afterWait: options.force ? undefined : settled,
+    });
   } catch (caught) {
     // Opening auth.lock writes too: a read-only or unwritable home fails there, before any
     // request, as auth_write_failed (and `token` can still hand out the current token).

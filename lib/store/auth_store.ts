@@ -11,7 +11,7 @@
 import { AuthError, type AuthErrorOptions } from "../errors.ts";
 import { ensurePrivateDir, tightenPrivateDir, writeFileAtomic } from "./atomic.ts";
 import { guardWrite, isFsError, readError } from "./fs_errors.ts";
-import { type HeldLock, withLock } from "./lock.ts";
+import { type HeldLock, type LockWait, withLock } from "./lock.ts";
 import { authFilePath, lockFilePath } from "./paths.ts";
 import { isoUtc } from "./timestamps.ts";
 
@@ -159,6 +159,10 @@ export interface UpdateAuthFileOptions {
   now?: () => Date;
   /** The auth.lock the caller holds (from {@link withLock}): join it instead of waiting. */
   lock?: HeldLock;
+  /** Stop waiting for auth.lock when this aborts (Ctrl-C): AuthError `interrupted`. */
+  signal?: AbortSignal;
+  /** Called once after about a second of waiting for auth.lock (the CLI says who holds it). */
+  onLockWait?: (wait: LockWait) => void;
 }
 
 /**
@@ -214,7 +218,12 @@ export async function updateAuthFile<T>(
           writeFileAtomic(path, serializeAuthFile(data), { mode: 0o600, removeStaleTemps: true }),
       );
       return result;
-    }, { timeoutMs: options.timeoutMs, lock: options.lock });
+    }, {
+      timeoutMs: options.timeoutMs,
+      lock: options.lock,
+      signal: options.signal,
+      onWait: options.onLockWait,
+    });
   try {
     return await guardWrite(home, lockFilePath(home), locked);
   } catch (error) {

@@ -43,7 +43,7 @@ import {
 import { AuthError, Exit, usageError } from "../errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.ts";
 import { guardWrite, isFsError, readError } from "./fs_errors.ts";
-import { type HeldLock, withLock } from "./lock.ts";
+import { type HeldLock, type LockWait, withLock } from "./lock.ts";
 import { lockFilePath } from "./paths.ts";
 
 /** `<home>/config.yaml`. */
@@ -199,6 +199,10 @@ export interface UpdateConfigOptions {
   remove?: string[];
   /** The auth.lock the caller holds (from {@link withLock}): join it instead of waiting. */
   lock?: HeldLock;
+  /** Stop waiting for auth.lock when this aborts (Ctrl-C): AuthError `interrupted`. */
+  signal?: AbortSignal;
+  /** Called once after about a second of waiting for auth.lock (the CLI says who holds it). */
+  onLockWait?: (wait: LockWait) => void;
 }
 
 /**
@@ -248,7 +252,7 @@ export async function updateConfig(
         // Under auth.lock, which every config.yaml writer holds: stale temps are the dead's.
         await writeFileAtomic(path, next, { mode: loaded.mode ?? 0o600, removeStaleTemps: true });
       });
-    }, { lock: options.lock }));
+    }, { lock: options.lock, signal: options.signal, onWait: options.onLockWait }));
 }
 
 /** One edit: set `value` at `segments`, or remove them. */

@@ -1,12 +1,19 @@
 /**
- * Spawning the real CLI for end-to-end tests: `deno run main.ts`, or the
- * compiled binary when HERMES_AUTH_BIN names one. The child gets a clean
- * environment plus what Deno needs to resolve npm packages here (TLS
- * variables, DENO_DIR, proxies), so no test depends on the developer's
- * shell, and HERMES_HOME always points at a temp directory.
+ * Spawning the real CLI for end-to-end tests: `deno run main.ts` under
+ * exactly the permissions `deno compile` bakes into the binary
+ * (scripts/compile.ts PERMISSIONS, never `--allow-all`), or the compiled
+ * binary itself when HERMES_AUTH_BIN names one. So a permission the binary
+ * lacks fails an e2e test here, where no binary can be built. Set
+ * HERMES_AUTH_E2E_ALLOW_ALL=1 to run with `--allow-all` instead, to tell a
+ * missing permission from another failure.
+ *
+ * The child gets a clean environment plus what Deno needs to resolve npm
+ * packages here (TLS variables, DENO_DIR, proxies), so no test depends on
+ * the developer's shell, and HERMES_HOME always points at a temp directory.
  *
  * @module
  */
+import { PERMISSIONS } from "../../scripts/compile.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const MAIN = new URL("main.ts", ROOT).pathname;
@@ -34,11 +41,17 @@ const PASS_THROUGH = [
   "SYSTEMROOT",
 ];
 
+/** The permission flags `deno run` gets: the binary's, or `--allow-all` when asked for. */
+export function cliPermissions(): string[] {
+  if (Deno.env.get("HERMES_AUTH_E2E_ALLOW_ALL")) return ["--allow-all", "--no-prompt"];
+  return PERMISSIONS.map((p) => p.flag);
+}
+
 /** The command line that starts the CLI under test. */
 export function cliArgv(): string[] {
   const bin = Deno.env.get("HERMES_AUTH_BIN");
   if (bin) return [bin];
-  return [Deno.execPath(), "run", "--quiet", "--allow-all", "--no-prompt", MAIN];
+  return [Deno.execPath(), "run", "--quiet", ...cliPermissions(), MAIN];
 }
 
 /** A clean environment for the child, with `extra` on top. */

@@ -74,6 +74,57 @@ Deno.test("while another program (Hermes) holds auth.lock, the processes wait an
   assert.equal(new Set(results.map((r) => r.stdout)).size, 1);
 });
 
+Deno.test("a wait of over a second for auth.lock says once on stderr that another process holds it", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  await seedLogin(home.path, mock, { ageSeconds: 3570 });
+  const env = { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer };
+  const lockPath = lockFilePath(home.path);
+  const lock = await Deno.open(lockPath, { read: true, write: true });
+  let human, json;
+  try {
+    await lock.lock(true);
+    human = spawnCli(["token", "xai-oauth"], { env });
+    json = spawnCli(["token", "xai-oauth", "--json"], { env });
+    await human.stderrIncludes("holds it");
+    await json.stderrIncludes("holds it");
+  } finally {
+    await lock.unlock();
+    lock.close();
+  }
+  const [a, b] = [await human.done(), await json.done()];
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  const notice = `! Waiting for ${lockPath}: another process (Hermes or hermes-auth) holds it; ` +
+    "waiting up to 15 s.\n";
+  assert.equal(a.stderr, notice, "one line, once");
+  assert.equal(b.stderr, notice, "on stderr with --json too");
+  // stdout stays what scripts parse: the token, or one JSON object.
+  assert.equal(a.stdout.trim(), await storedToken(home.path));
+  assert.equal(JSON.parse(b.stdout).access_token, await storedToken(home.path));
+  assert.equal(mock.stats.refreshes, 1);
+});
+
+Deno.test("a short wait for auth.lock stays silent", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  await seedLogin(home.path, mock, { ageSeconds: 3570 });
+  const env = { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer };
+  const lock = await Deno.open(lockFilePath(home.path), { read: true, write: true });
+  let proc;
+  try {
+    await lock.lock(true);
+    proc = spawnCli(["token", "xai-oauth"], { env });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  } finally {
+    await lock.unlock();
+    lock.close();
+  }
+  const result = await proc.done();
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stderr, "");
+});
+
 /**
  * A proxy in front of the mock's token endpoint that records which refresh
  * tokens the server consumed and issued: the server's truth, against which

@@ -321,3 +321,196 @@ Deno.test("Ctrl-C while waiting for the lock ends the wait with interrupted (exi
     });
   });
 });
+
+Deno.test("a timeout while waiting leaves nothing behind: the lock is free to the next caller at once", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    const holder = Holder.deno(lockPath);
+    await holder.waitFor("locked");
+    try {
+      await assert.rejects(
+        withLock(lockPath, () => Promise.resolve(), { timeoutMs: 200 }),
+        (e) => isAuthError(e, "lock_timeout"),
+      );
+    } finally {
+      await holder.release();
+    }
+    // No abandoned wait of ours was granted the lock after the holder let go (the ops and
+    // resources sanitizers also fail this test if one were still pending).
+    const probe = await Deno.open(lockPath, { read: true, write: true });
+    try {
+      assert.equal(await probe.tryLock(true), true);
+    } finally {
+      probe.close();
+    }
+  });
+});
+
+Deno.test("waiters that find the lock busy run afterWait together, under a shared lock, once the holder lets go", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    const holder = Holder.deno(lockPath);
+    await holder.waitFor("locked");
+    const inside = new Set<number>();
+    let together = 0;
+    let exclusiveRuns = 0;
+    let everyone!: () => void;
+    const allInside = new Promise<void>((resolve) => everyone = resolve);
+    const waiter = (n: number) =>
+      withLock(lockPath, () => {
+        exclusiveRuns++;
+        return Promise.resolve("fn");
+      }, {
+        timeoutMs: 5_000,
+        afterWait: async () => {
+          inside.add(n);
+          together = Math.max(together, inside.size);
+          if (inside.size === 3) everyone();
+          // An exclusive lock would keep the others out, and this would time out.
+          const timer = AbortSignal.timeout(3_000);
+          await Promise.race([allInside, new Promise((r) => timer.onabort = r)]);
+          timer.onabort = null;
+          inside.delete(n);
+          return `shared ${n}`;
+        },
+      });
+    const waiting = [waiter(1), waiter(2), waiter(3)];
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(inside.size, 0, "afterWait must wait for the holder");
+    await holder.release();
+    assert.deepEqual(await Promise.all(waiting), ["shared 1", "shared 2", "shared 3"]);
+    assert.equal(together, 3);
+    assert.equal(exclusiveRuns, 0, "a value from afterWait ends the call without fn");
+  });
+});
+
+Deno.test("afterWait returning undefined goes on to the exclusive lock and fn; a free lock skips afterWait", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    const seen: string[] = [];
+    const options = {
+      afterWait: () => {
+        seen.push("afterWait");
+        return Promise.resolve(undefined);
+      },
+    };
+    assert.equal(await withLock(lockPath, () => Promise.resolve("free"), options), "free");
+    assert.equal(seen.length, 0, "the lock was free at once: nothing to wait for or look at");
+
+    const holder = Holder.deno(lockPath);
+    await holder.waitFor("locked");
+    const waiting = withLock(lockPath, () => {
+      seen.push("fn");
+      return Promise.resolve("exclusive");
+    }, options);
+    await new Promise((r) => setTimeout(r, 100));
+    await holder.release();
+    assert.equal(await waiting, "exclusive");
+    assert.deepEqual(seen, ["afterWait", "fn"]);
+  });
+});
+
+Deno.test(
+  "Hermes's Python cannot take auth.lock while afterWait holds it shared",
+  { ignore: !python },
+  async () => {
+    await withTempDir(async (dir) => {
+      const lockPath = join(dir, "auth.lock");
+      const probe = `
+import fcntl, sys
+f = open(sys.argv[1], "a+")
+try:
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    print("free")
+except BlockingIOError:
+    print("busy")`;
+      const run = async () => {
+        const out = await new Deno.Command("python3", { args: ["-c", probe, lockPath] }).output();
+        return new TextDecoder().decode(out.stdout).trim();
+      };
+      const holder = Holder.deno(lockPath);
+      await holder.waitFor("locked");
+      const waiting = withLock(lockPath, () => Promise.resolve("fn"), { afterWait: run });
+      await new Promise((r) => setTimeout(r, 100));
+      await holder.release();
+      assert.equal(await waiting, "busy");
+    });
+  },
+);
+
+Deno.test("onWait is told once, with the lock file, when a wait lasts noticeAfterMs", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    const holder = Holder.deno(lockPath);
+    await holder.waitFor("locked");
+    const told: { path: string; waitedMs: number; timeoutMs: number }[] = [];
+    try {
+      await assert.rejects(
+        withLock(lockPath, () => Promise.resolve(), {
+          timeoutMs: 700,
+          noticeAfterMs: 150,
+          onWait: (wait) => told.push(wait),
+          // Both phases (shared, then exclusive) share one notice and one deadline.
+          afterWait: () => Promise.resolve(undefined),
+        }),
+        (e) => isAuthError(e, "lock_timeout"),
+      );
+    } finally {
+      await holder.release();
+    }
+    assert.equal(told.length, 1);
+    assert.equal(told[0].path, lockPath);
+    assert.equal(told[0].timeoutMs, 700);
+    assert.ok(told[0].waitedMs >= 150 && told[0].waitedMs < 700, `told at ${told[0].waitedMs} ms`);
+  });
+});
+
+Deno.test("onWait is not called when the lock is free, nor when it comes before noticeAfterMs", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    let told = 0;
+    const onWait = () => told++;
+    assert.equal(
+      await withLock(lockPath, () => Promise.resolve("free"), { onWait, noticeAfterMs: 0 }),
+      "free",
+    );
+    const holder = Holder.deno(lockPath);
+    await holder.waitFor("locked");
+    const waiting = withLock(lockPath, () => Promise.resolve("after"), {
+      onWait,
+      noticeAfterMs: 10_000,
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await holder.release();
+    assert.equal(await waiting, "after");
+    assert.equal(told, 0);
+  });
+});
+
+Deno.test(
+  "on Linux a waiter sleeps until the holder closes auth.lock instead of retrying every 50 ms",
+  { ignore: Deno.build.os !== "linux" },
+  async () => {
+    await withTempDir(async (dir) => {
+      const lockPath = join(dir, "auth.lock");
+      const holder = Holder.deno(lockPath);
+      await holder.waitFor("locked");
+      const tryLock = Deno.FsFile.prototype.tryLock;
+      let attempts = 0;
+      Deno.FsFile.prototype.tryLock = function (this: Deno.FsFile, exclusive?: boolean) {
+        attempts++;
+        return tryLock.call(this, exclusive);
+      };
+      try {
+        const waiting = withLock(lockPath, () => Promise.resolve("got it"));
+        await new Promise((r) => setTimeout(r, 1_000));
+        // Polling would have tried ~20 times by now; woken by inotify, with one safety retry: ~3.
+        assert.ok(attempts <= 8, `${attempts} attempts in 1 s`);
+        await holder.release();
+        assert.equal(await waiting, "got it");
+      } finally {
+        Deno.FsFile.prototype.tryLock = tryLock;
+      }
+    });
+  },
+);
