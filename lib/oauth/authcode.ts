@@ -11,6 +11,7 @@ import type { ProviderSpec } from "../providers/types.ts";
 import type { ProviderServer } from "./server.ts";
 import type { TokenSet } from "./tokens.ts";
 import { toTokenSet } from "./tokens.ts";
+import { decodeJwtClaims } from "../store/identity.ts";
 
 /** The per-login secrets, made before anything is sent; kept until the exchange. */
 export interface LoginSecrets {
@@ -181,13 +182,11 @@ async function expectedNonce(
 async function idTokenHasNonce(response: Response): Promise<boolean> {
   try {
     const body = await response.clone().json();
-    const payload = String(body?.id_token ?? "").split(".")[1];
-    if (!payload) return true; // no ID token (or not a JWT): let oauth4webapi say what is wrong
-    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
-    const claims = JSON.parse(
-      new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))),
-    );
-    return typeof claims !== "object" || claims === null || "nonce" in claims;
+    const idToken = String(body?.id_token ?? "");
+    // No ID token, or not a JWT: let oauth4webapi say what is wrong with it.
+    if (idToken.split(".").length !== 3) return true;
+    const claims = decodeJwtClaims(idToken);
+    return Object.keys(claims).length === 0 || "nonce" in claims;
   } catch {
     return true;
   }

@@ -31,19 +31,20 @@ import { AuthError, Exit } from "../errors.ts";
 import { lazy } from "../lazy.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { readAuthFile, updateAuthFile } from "../store/auth_store.ts";
+import { applyRefresh, markLoginDead } from "../store/credentials.ts";
 import {
-  applyRefresh,
-  credentialOfRow,
-  lastAuthError,
-  markLoginDead,
-  pickCredential,
-  type PickedCredential,
-  storedIssuer,
-  type StoredToken,
-} from "../store/credentials.ts";
+  type AccessToken,
+  expired,
+  type Found,
+  handOut,
+  readCredential,
+  refreshDue,
+} from "./access_token.ts";
+
+export { type AccessToken, expired, refreshDue } from "./access_token.ts";
 import { isFsError, writeError } from "../store/fs_errors.ts";
 import { type HeldLock, type LockWait, withLock } from "../store/lock.ts";
-import { authFilePath, lockFilePath } from "../store/paths.ts";
+import { lockFilePath } from "../store/paths.ts";
 import type { TokenSet } from "./tokens.ts";
 
 /** Waits `ms` milliseconds; resolves early when `signal` aborts. */
@@ -87,21 +88,6 @@ export interface AccessTokenOptions {
    * {@link AccessToken.staleBecause}. Default false.
    */
   allowStale?: boolean;
-}
-
-/** What {@link getAccessToken} hands out. */
-export interface AccessToken {
-  accessToken: string;
-  tokenType: string;
-  /** Null when no expiry is known (then it counts as not expiring, as in Hermes). */
-  expiresAt: Date | null;
-  /**
-   * `stored`: fresh enough, no request; `refreshed`: this call refreshed it;
-   * `refreshed_elsewhere`: another process refreshed it while this one waited for the lock.
-   */
-  origin: "stored" | "refreshed" | "refreshed_elsewhere";
-  /** Set when a refresh was due but failed and the current, unexpired token is returned. */
-  staleBecause?: AuthError;
 }
 
 /**
@@ -178,107 +164,10 @@ export async function getAccessToken(
   }
 }
 
-/**
- * Is a refresh due: the token expires within `skewSeconds`, or within half
- * its lifetime when that is shorter (so a token that lives 60 s is not
- * "expiring" the moment it is issued). No known expiry: never due.
- */
-export function refreshDue(login: StoredToken, now: Date, skewSeconds: number): boolean {
-  if (login.expiresAt === null) return false;
-  let skewMs = skewSeconds * 1000;
-  const issued = login.lastRefresh ? Date.parse(login.lastRefresh) : NaN;
-  const lifetime = login.expiresAt.getTime() - issued;
-  if (Number.isFinite(lifetime) && lifetime > 0) skewMs = Math.min(skewMs, lifetime / 2);
-  return login.expiresAt.getTime() - now.getTime() <= skewMs;
-}
-
-/** Has the access token actually expired? (Unknown expiry: no.) */
-export function expired(login: StoredToken, now: Date): boolean {
-  return login.expiresAt !== null && login.expiresAt.getTime() <= now.getTime();
-}
-
 /** Failures after which the current token may still be handed out. */
 function isPassing(e: AuthError): boolean {
   return ["network_error", "provider_error", "lock_timeout", "not_refreshable", "auth_write_failed"]
     .includes(e.code);
-}
-
-function handOut(login: StoredToken, origin: AccessToken["origin"]): AccessToken {
-  return {
-    accessToken: login.accessToken,
-    tokenType: login.tokenType,
-    expiresAt: login.expiresAt,
-    origin,
-  };
-}
-
-interface Found extends PickedCredential {
-  /**
-   * Issuer from the stored ID token, for checking a new one. A function: only
-   * a refresh needs it, and decoding the JWT costs a fresh-token run ~2 ms.
-   */
-  issuer: () => string | undefined;
-}
-
-async function readCredential(
-  provider: ProviderSpec,
-  home: string,
-  now: Date,
-  only?: string,
-): Promise<Found> {
-  const { data, corrupt } = await readAuthFile(home);
-  if (only !== undefined) return namedCredential(provider, data, only);
-  const picked = pickCredential(data, provider, now);
-  if (picked) return { ...picked, issuer: () => storedIssuer(data, provider.id) };
-  const fix = `run \`hermes-auth add ${provider.id}\` to log in`;
-  if (corrupt) {
-    throw new AuthError(
-      "not_logged_in",
-      `${authFilePath(home)} is not a readable auth store, so there is no ${provider.id} login`,
-      { exit: Exit.LOGIN_REQUIRED, fix },
-    );
-  }
-  const last = lastAuthError(data, provider.id);
-  throw new AuthError(
-    "not_logged_in",
-    last
-      ? `the ${provider.id} login is no longer valid (${last.message})`
-      : `not logged in to ${provider.displayName}`,
-    { exit: Exit.LOGIN_REQUIRED, fix: last ? `run \`hermes-auth add ${provider.id}\` again` : fix },
-  );
-}
-
-/** The credential of row `rowId`, or why it cannot give a token (exit 3). */
-function namedCredential(
-  provider: ProviderSpec,
-  data: Awaited<ReturnType<typeof readAuthFile>>["data"],
-  rowId: string,
-): Found {
-  const named = credentialOfRow(data, provider, rowId);
-  const again = `run \`hermes-auth add ${provider.id}\` to log in to that account again`;
-  if (!named.found) {
-    throw new AuthError(
-      "not_logged_in",
-      `the ${provider.id} credential id=${rowId} was removed meanwhile`,
-      {
-        exit: Exit.LOGIN_REQUIRED,
-        fix: `see what is stored with \`hermes-auth list ${provider.id}\``,
-      },
-    );
-  }
-  if (!named.picked) {
-    const why = typeof named.row.last_error_message === "string" && named.row.last_error_message
-      ? `: ${named.row.last_error_message}`
-      : "";
-    throw new AuthError(
-      "not_logged_in",
-      `the ${provider.id} credential #${named.index} ${
-        JSON.stringify(String(named.row.label ?? ""))
-      } (id=${named.row.id}) no longer works${why}`,
-      { exit: Exit.LOGIN_REQUIRED, fix: again },
-    );
-  }
-  return { ...named.picked, issuer: () => storedIssuer(data, provider.id) };
 }
 
 /**

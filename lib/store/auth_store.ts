@@ -1,155 +1,30 @@
 /**
- * `$HERMES_HOME/auth.json` in Hermes's layout. {@link readAuthFile} gives a
- * read-only view; {@link updateAuthFile} is the one way to change the file:
- * under the shared lock, re-read, modify, write atomically. Whatever this
- * program does not know — top-level keys, fields inside a provider's state or
- * a pool row, other providers — is written back as it was read.
+ * Changing `$HERMES_HOME/auth.json` in Hermes's layout: {@link updateAuthFile}
+ * is the one way, under the shared lock: re-read, modify, write atomically.
+ * Whatever this program does not know — top-level keys, fields inside a
+ * provider's state or a pool row, other providers — is written back as it
+ * was read. Reading alone (types, parser, {@link readAuthFile}) lives in
+ * lib/store/auth_file.ts and is re-exported here.
  *
  * @module
  */
 
-import { AuthError, type AuthErrorOptions } from "../errors.ts";
 import { ensurePrivateDir, tightenPrivateDir, writeFileAtomic } from "./atomic.ts";
-import { guardWrite, isFsError, readError } from "./fs_errors.ts";
+import {
+  type AuthFile,
+  AuthFileError,
+  decodeAuthFile,
+  emptyAuthFile,
+  parseAuthFile,
+  readAuthBytes,
+  serializeAuthFile,
+} from "./auth_file.ts";
+import { guardWrite } from "./fs_errors.ts";
 import { type HeldLock, type LockWait, withLock } from "./lock.ts";
 import { authFilePath, lockFilePath } from "./paths.ts";
 import { isoUtc } from "./timestamps.ts";
 
-/** One credential in `credential_pool[<provider>]` (Hermes's `PooledCredential.to_dict`). */
-export interface PoolRow {
-  /** 6 hex characters. */
-  id: string;
-  label: string;
-  /** `oauth` or `api_key`. */
-  auth_type: string;
-  /** Lower comes first. */
-  priority: number;
-  /** Where the credential came from, e.g. `device_code`, `manual:device_code`. */
-  source: string;
-  access_token?: string;
-  refresh_token?: string;
-  expires_at?: string | null;
-  last_refresh?: string | null;
-  last_status?: string | null;
-  last_error_code?: string | null;
-  last_error_message?: string | null;
-  [key: string]: unknown;
-}
-
-/** The whole of auth.json. */
-export interface AuthFile {
-  version: number;
-  /** Login state per provider id; the layout differs per provider. */
-  providers: Record<string, Record<string, unknown>>;
-  active_provider?: string | null;
-  credential_pool?: Record<string, PoolRow[]>;
-  /** Python `isoformat()` of the last write, `+00:00` form. */
-  updated_at?: string;
-  [key: string]: unknown;
-}
-
-/** `AUTH_STORE_VERSION` in Hermes. */
-export const AUTH_STORE_VERSION = 1;
-
-/** A fresh, empty store. */
-export function emptyAuthFile(): AuthFile {
-  return {
-    version: AUTH_STORE_VERSION,
-    providers: {},
-    credential_pool: {},
-    active_provider: null,
-  };
-}
-
-/**
- * auth.json could not be used: code `auth_file_corrupt` (content is not a
- * Hermes store) or `auth_file_unreadable` (the file exists but cannot be
- * read; nothing is written then, so a later save cannot wipe it).
- */
-export class AuthFileError extends AuthError {
-  constructor(
-    code: "auth_file_corrupt" | "auth_file_unreadable",
-    message: string,
-    options: AuthErrorOptions = {},
-  ) {
-    super(code, message, options);
-    this.name = "AuthFileError";
-  }
-}
-
-/**
- * Parse the text of auth.json. A leading BOM is allowed (Hermes reads with
- * `utf-8-sig`). Throws {@link AuthFileError} `auth_file_corrupt` when the
- * text is not JSON, is JSON but not an object (`[]`, `"x"`, `null`), or has
- * `providers` / `credential_pool` that are not objects. A missing `providers`
- * or `version` is filled in; nothing else is touched.
- */
-export function parseAuthFile(text: string): AuthFile {
-  let value: unknown;
-  try {
-    value = JSON.parse(text.replace(/^\uFEFF/, ""));
-  } catch (cause) {
-    throw corrupt("auth.json is not valid JSON.", cause);
-  }
-  if (!isObject(value)) throw corrupt("auth.json does not hold a JSON object.");
-  if ("providers" in value && !isObject(value.providers)) {
-    throw corrupt("auth.json `providers` is not an object.");
-  }
-  if ("credential_pool" in value && !isObject(value.credential_pool)) {
-    throw corrupt("auth.json `credential_pool` is not an object.");
-  }
-  const data = value as Partial<AuthFile>;
-  if (typeof data.version !== "number") data.version = AUTH_STORE_VERSION;
-  if (data.providers === undefined) data.providers = {};
-  return data as AuthFile;
-}
-
-/**
- * How many entries of `credential_pool[providerId]` are not credentials at
- * all (`null`, `1`, `"s"`: anything but an object), a pool that is not a
- * list counting as one. Every reader skips them; commands say they are there.
- */
-export function strayPoolEntries(data: AuthFile, providerId: string): number {
-  const pool = data.credential_pool;
-  if (!isObject(pool) || !(providerId in pool)) return 0;
-  const rows: unknown = pool[providerId];
-  if (!Array.isArray(rows)) return 1;
-  return rows.filter((row) => !isObject(row)).length;
-}
-
-/** Render a store as written to disk: 2-space JSON and a trailing newline. */
-export function serializeAuthFile(data: AuthFile): string {
-  return JSON.stringify(data, null, 2) + "\n";
-}
-
-/** What {@link readAuthFile} found. */
-export interface AuthFileView {
-  data: AuthFile;
-  /** The content is not a Hermes store; `data` is then empty. */
-  corrupt: boolean;
-  /** Why it is not, e.g. "auth.json is not valid JSON." (only when corrupt). */
-  problem?: string;
-}
-
-/**
- * Read auth.json without the lock: a read-only view, e.g. for `status`. A
- * missing file (or missing home) reads as empty; unusable content reads as
- * `{ data: empty, corrupt: true, problem }`. Never writes. Throws
- * {@link AuthFileError} `auth_file_unreadable` when the file exists but
- * cannot be read.
- */
-export async function readAuthFile(home: string): Promise<AuthFileView> {
-  const bytes = await readBytes(home, authFilePath(home));
-  if (bytes === null) return { data: emptyAuthFile(), corrupt: false };
-  try {
-    return { data: parseAuthFile(decode(bytes)), corrupt: false };
-  } catch (error) {
-    if (error instanceof AuthFileError) {
-      return { data: emptyAuthFile(), corrupt: true, problem: error.message };
-    }
-    throw error;
-  }
-}
+export * from "./auth_file.ts";
 
 /** Options of {@link updateAuthFile}. */
 export interface UpdateAuthFileOptions {
@@ -192,11 +67,11 @@ export async function updateAuthFile<T>(
   await tightenPrivateDir(home);
   const locked = () =>
     withLock(lockFilePath(home), async () => {
-      const bytes = await readBytes(home, path);
+      const bytes = await readAuthBytes(home, path);
       let data = emptyAuthFile();
       if (bytes !== null) {
         try {
-          data = parseAuthFile(decode(bytes));
+          data = parseAuthFile(decodeAuthFile(bytes));
         } catch (error) {
           if (!(error instanceof AuthFileError)) throw error;
           await guardWrite(home, corruptCopyPath(home), () => copyAside(path, bytes, now()));
@@ -268,35 +143,4 @@ async function copyAside(path: string, bytes: Uint8Array, at: Date): Promise<str
     `auth.json is unusable and no free name was left to keep a copy of it next to ${path}.`,
     { fix: `Remove old ${first}.* copies you no longer need, then retry.` },
   );
-}
-
-async function readBytes(home: string, path: string): Promise<Uint8Array | null> {
-  try {
-    return await Deno.readFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    if (!isFsError(error)) throw error;
-    // Say what is really there: a HERMES_HOME that is a file, an auth.json that is a directory…
-    const why = await readError("auth_file_unreadable", home, path, error);
-    throw new AuthFileError("auth_file_unreadable", why.message, { fix: why.fix, cause: error });
-  }
-}
-
-function decode(bytes: Uint8Array): string {
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch (cause) {
-    throw corrupt("auth.json is not valid UTF-8.", cause);
-  }
-}
-
-function corrupt(message: string, cause?: unknown): AuthFileError {
-  return new AuthFileError("auth_file_corrupt", message, {
-    fix: "Run `hermes-auth add <provider>` again; the unusable file is kept as auth.json.corrupt.",
-    cause,
-  });
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

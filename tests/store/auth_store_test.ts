@@ -92,6 +92,28 @@ Deno.test("readAuthFile accepts a UTF-8 BOM, as Hermes's utf-8-sig read does", a
   });
 });
 
+Deno.test("readAuthFile refuses a file that is not UTF-8 as corrupt, never reads it half-decoded", async () => {
+  await withHome(async (home) => {
+    await Deno.mkdir(home, { recursive: true, mode: 0o700 });
+    // A Latin-1 "é" inside a label: Deno.readTextFile would quietly make it U+FFFD.
+    const bytes = new TextEncoder().encode('{"version": 1, "providers": {"a": {"label": "caf?"}}}');
+    bytes[bytes.indexOf(63)] = 0xe9;
+    await Deno.writeFile(authFilePath(home), bytes, { mode: 0o600 });
+    const view = await readAuthFile(home);
+    assert.equal(view.corrupt, true);
+    assert.match(view.problem ?? "", /not valid UTF-8/);
+  });
+});
+
+Deno.test("readAuthFile keeps a real U+FFFD character as it is written", async () => {
+  await withHome(async (home) => {
+    await seed(home, '{"version": 1, "providers": {"a": {"label": "\uFFFD-ok"}}}');
+    const { data, corrupt } = await readAuthFile(home);
+    assert.equal(corrupt, false);
+    assert.equal(data.providers.a.label, "\uFFFD-ok");
+  });
+});
+
 Deno.test("JSON that is not a Hermes store object counts as corrupt", () => {
   for (
     const text of ["[]", '"x"', "null", "42", '{"providers": []}', '{"credential_pool": "no"}', "{"]
