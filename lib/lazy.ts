@@ -17,8 +17,10 @@
 /** Modules loaded through {@link lazy}, relative to the repository root. */
 export const LAZY_MODULES: readonly string[] = [
   "lib/cli/tree.ts",
+  "lib/oauth/refresh.ts",
   "lib/oauth/refresh_grant.ts",
   "lib/providers/custom.ts",
+  "lib/store/fs_errors.ts",
   "lib/store/pool.ts",
 ];
 

@@ -102,22 +102,30 @@ function styles(color: boolean): Styles {
 /** Human or JSON rendering for one command run. */
 export class Output {
   readonly json: boolean;
-  /** Styles for human text on stderr ({@link info}, {@link warn}, …). */
-  readonly style: Styles;
-  /** Styles for data on stdout ({@link data}): plain when stdout is a pipe or a file. */
-  readonly dataStyle: Styles;
   #opts: OutputOptions;
+  #color: { stdout: boolean; stderr: boolean };
+  #style?: Styles;
+  #dataStyle?: Styles;
   #secrets = new Set<string>();
   #promptOpen = false;
 
   constructor(options: OutputOptions) {
     this.#opts = options;
     this.json = options.json;
-    const color = typeof options.color === "boolean"
+    this.#color = typeof options.color === "boolean"
       ? { stdout: options.color, stderr: options.color }
       : options.color;
-    this.style = styles(color.stderr && !options.json);
-    this.dataStyle = styles(color.stdout && !options.json);
+  }
+
+  /** Styles for human text on stderr ({@link info}, {@link warn}, …). */
+  get style(): Styles {
+    // Made on first use: `token` prints a bare token and never styles anything.
+    return this.#style ??= styles(this.#color.stderr && !this.json);
+  }
+
+  /** Styles for data on stdout ({@link data}): plain when stdout is a pipe or a file. */
+  get dataStyle(): Styles {
+    return this.#dataStyle ??= styles(this.#color.stdout && !this.json);
   }
 
   /** Never print this value (tokens, codes, verifiers); it is replaced by `[redacted]`. */

@@ -84,13 +84,25 @@ export async function run(
   const onSigint = () =>
     controller.abort(new AuthError("interrupted", "interrupted", { exit: Exit.INTERRUPTED }));
   let listening = false;
-  try {
-    Deno.addSignalListener("SIGINT", onSigint);
-    listening = true;
-  } catch {
-    // Signals are not available everywhere (e.g. some Windows consoles).
-  }
   const ctx = makeContext(globals, controller.signal);
+  // Ctrl-C is caught only once a command looks at the signal, that is when it may wait (a
+  // login, a lock, a refresh); until then the default, ending the process, is right. A fresh
+  // `token` never looks, and saves the listener's cost.
+  Object.defineProperty(ctx, "signal", {
+    configurable: true,
+    enumerable: true,
+    get() {
+      if (!listening) {
+        try {
+          Deno.addSignalListener("SIGINT", onSigint);
+          listening = true;
+        } catch {
+          // Signals are not available everywhere (e.g. some Windows consoles).
+        }
+      }
+      return controller.signal;
+    },
+  });
   try {
     return await body(ctx);
   } catch (e) {

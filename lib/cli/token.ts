@@ -7,19 +7,20 @@
  * that refresh fails for a passing reason (network, 5xx, a busy lock) while
  * the current token is still valid, prints the current token and warns.
  *
- * This is the hot path of scripts and agents, so it loads only the store and
- * the refresh logic: no listener, no browser, no OAuth library until a
- * refresh is really due.
+ * This is the hot path of scripts and agents: a fresh token is read, picked
+ * and printed by lib/oauth/access_token.ts alone, which stops at the first
+ * usable credential. The lock, the writer and the refresh (and with them
+ * oauth4webapi) load only when a refresh is due, or for `--account`.
  *
  * @module
  */
 import { Exit } from "../errors.ts";
-import { getAccessToken } from "../oauth/refresh.ts";
+import { lazy } from "../lazy.ts";
+import { type AccessToken, handOut, readCredential, refreshDue } from "../oauth/access_token.ts";
 import { hermesHome } from "../store/paths.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { type Context, lockWaitOptions } from "./context.ts";
 import { providerNamed } from "./providers.ts";
-import { durationText } from "./status.ts";
 
 /** Options of `token`, as commander hands them over. */
 export interface TokenOptions {
@@ -40,13 +41,10 @@ export async function token(
   opts: TokenOptions,
 ): Promise<number> {
   const provider = await providerNamed(ctx, providerName);
-  const result = await accessTokenFor(ctx, provider, {
-    allowStale: true,
-    ...(opts.account !== undefined ? { account: opts.account } : {}),
-  });
+  const result = await tokenFor(ctx, provider, opts.account);
   const warning = result.staleBecause
     ? `could not refresh the ${provider.id} token (${result.staleBecause.message}); ` +
-      `using the current one, which expires ${untilText(result.expiresAt, ctx.now())}`
+      `using the current one, which expires ${await untilText(result.expiresAt, ctx.now())}`
     : undefined;
   if (opts.json) {
     ctx.out.raw(JSON.stringify({
@@ -62,18 +60,44 @@ export async function token(
   return Exit.OK;
 }
 
-function untilText(expiresAt: Date | null, now: Date): string {
+/** The stored token while it is fresh; otherwise (or for one named account) the refresh path. */
+async function tokenFor(
+  ctx: Context,
+  provider: ProviderSpec,
+  account: string | undefined,
+): Promise<AccessToken> {
+  if (account === undefined) {
+    const found = await readCredential(provider, hermesHome(ctx.env), ctx.now());
+    if (!refreshDue(found.login, ctx.now(), provider.refreshSkewSeconds)) {
+      return handOut(found.login, "stored");
+    }
+  }
+  return await accessTokenFor(ctx, provider, {
+    allowStale: true,
+    ...(account !== undefined ? { account } : {}),
+  });
+}
+
+async function untilText(expiresAt: Date | null, now: Date): Promise<string> {
   if (!expiresAt) return "at an unknown time";
+  const { durationText } = await import("./when.ts");
   return `in ${durationText((expiresAt.getTime() - now.getTime()) / 1000)}`;
 }
 
-/** getAccessToken with this command run's home, environment, network, clock and Ctrl-C. */
-export function accessTokenFor(
+/**
+ * getAccessToken (loaded now: it brings the lock, the writer and the grants)
+ * with this command run's home, environment, network, clock and Ctrl-C.
+ */
+export async function accessTokenFor(
   ctx: Context,
   provider: ProviderSpec,
   mode: { allowStale?: boolean; force?: boolean; account?: string },
-): ReturnType<typeof getAccessToken> {
-  return getAccessToken(provider, {
+): Promise<AccessToken> {
+  const { getAccessToken } = await lazy<typeof import("../oauth/refresh.ts")>(
+    "../oauth/refresh.ts",
+    import.meta.url,
+  );
+  return await getAccessToken(provider, {
     home: hermesHome(ctx.env),
     env: ctx.env,
     fetch: ctx.fetch,

@@ -249,10 +249,12 @@ Deno.test("the token command statically loads no listener, browser opener or OAu
     }
   };
   visit(entry);
-  assert.ok(loaded.has(new URL("../../lib/oauth/refresh.ts", import.meta.url).href));
+  assert.ok(loaded.has(new URL("../../lib/oauth/access_token.ts", import.meta.url).href));
+  // A fresh token needs no lock, no writer and no refresh: they load when a refresh is due.
   const unwanted = [...loaded].filter((s) =>
     /\/lib\/(loopback|remote)\//.test(s) || /oauth4webapi|commander|yaml/.test(s) ||
-    /\/lib\/oauth\/(authcode|device|server|refresh_grant)\.ts$/.test(s)
+    /\/lib\/oauth\/(authcode|device|server|refresh|refresh_grant)\.ts$/.test(s) ||
+    /\/lib\/store\/(lock|atomic|auth_store|credentials|pool)\.ts$/.test(s)
   );
   assert.deepEqual(unwanted, []);
 });
