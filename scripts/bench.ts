@@ -824,9 +824,15 @@ loading the OAuth library, the request, the fsynced write) costs ${
         r.oneRefreshCpuMs === null ? "n/a" : `${ms(r.oneRefreshCpuMs)} ms`
       } of it. The rest is the waiters: the processes that read the old token before the refresh
 landed (most of them: on 2 CPUs the refresh lands late, slowed by the other starting processes),
-wait, and read auth.json again. Each pays for that second read, the watch and its timer, and what a
-Deno process spends while it stays alive, a few ms in all; a storm needs no more CPU than the valid
-calls only if those, and the refresh itself, cost nothing.
+wait, and read auth.json again${
+        extraCpu === null || r.oneRefreshCpuMs === null
+          ? ""
+          : ` (at most ${ms((extraCpu - r.oneRefreshCpuMs) / (STORM_N - 1))} ms each, ` +
+            `spread over the ${STORM_N - 1} others)`
+      }. Each loads the lock, the writer and the refresh code a valid token never loads, takes the
+lock's watch and its timer, reads the file twice more, and stays alive while it waits. A storm
+needs no more CPU than the valid calls only if all that, and the refresh itself, cost nothing: every
+storm process does at least a valid call's work, so that goal cannot be met as it stands.
 
 How they wait (lib/store/lock.ts): the one that gets auth.lock refreshes; the others sleep until
 it closes auth.lock (inotify on Linux, with a safety retry after 1 s and then every 2 s; Hermes's
