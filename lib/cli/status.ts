@@ -108,11 +108,11 @@ async function collect(
   return { statuses, configError: checked?.configError };
 }
 
-/** A custom provider that cannot be used until its config.yaml entry is fixed. */
-function brokenStatus(id: string, error: AuthError, line: number | null): ProviderStatus {
+/** A provider with no login: what every status starts from. */
+function notLoggedIn(id: string, displayName: string): ProviderStatus {
   return {
     provider: id,
-    displayName: id,
+    displayName,
     loggedIn: false,
     usable: false,
     expiresAt: null,
@@ -124,6 +124,15 @@ function brokenStatus(id: string, error: AuthError, line: number | null): Provid
     active: false,
     credentials: 0,
     lastError: null,
+    fix: null,
+    configError: null,
+  };
+}
+
+/** A custom provider that cannot be used until its config.yaml entry is fixed. */
+function brokenStatus(id: string, error: AuthError, line: number | null): ProviderStatus {
+  return {
+    ...notLoggedIn(id, id),
     fix: error.fix ?? null,
     configError: { message: error.message, line },
   };
@@ -138,22 +147,12 @@ function providerStatus(
   const error = lastAuthError(data, provider.id);
   const relogin = `run \`hermes-auth add ${provider.id}\``;
   const base: ProviderStatus = {
-    provider: provider.id,
-    displayName: provider.displayName,
-    loggedIn: false,
-    usable: false,
-    expiresAt: null,
-    expiresIn: null,
-    refreshable: false,
-    label: null,
-    account: null,
-    source: null,
+    ...notLoggedIn(provider.id, provider.displayName),
     active: data.active_provider === provider.id,
     // Rows that are credentials at all: `[null, 1, "s"]` is no credential, as `list` agrees.
     credentials: poolRows(data, provider.id).length,
     lastError: error ? { code: error.code, message: error.message, at: error.at } : null,
     fix: error ? `${relogin} again` : relogin,
-    configError: null,
   };
   if (!picked) return base;
   const { login, row } = picked;

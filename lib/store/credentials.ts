@@ -167,6 +167,16 @@ const LAYOUTS: Record<
   spotify: { pooled: false, activates: false, refreshFailedCode: "spotify_refresh_failed" },
 };
 
+/** A row's status after a login or a refresh worked: `ok`, and the last error cleared. */
+const HEALTHY = {
+  last_status: "ok",
+  last_status_at: null,
+  last_error_code: null,
+  last_error_reason: null,
+  last_error_message: null,
+  last_error_reset_at: null,
+} as const;
+
 /**
  * Store a login (see the module comment for where it goes). The state keeps
  * keys this login does not replace (a field a newer Hermes added) but drops
@@ -376,12 +386,7 @@ function writeRowTokens(
     // Hermes refreshes a row without touching expires_at; last_refresh + expires_in stays right.
     expires_in: ttl(tokens.expires_in),
     last_refresh: options.lastRefresh ?? isoUtcZ(now),
-    last_status: "ok",
-    last_status_at: null,
-    last_error_code: null,
-    last_error_reason: null,
-    last_error_message: null,
-    last_error_reset_at: null,
+    ...HEALTHY,
   });
   if (record.label?.trim()) row.label = record.label.trim();
   // A custom provider's own client id: Hermes round-trips `client_id` in a row (`_EXTRA_KEYS`).
@@ -482,12 +487,7 @@ function refreshRow(
     refresh_token: refreshToken,
     expires_at: expiresAt ? isoUtc(expiresAt) : undefined,
     last_refresh: isoUtcZ(now),
-    last_status: "ok",
-    last_status_at: null,
-    last_error_code: null,
-    last_error_reason: null,
-    last_error_message: null,
-    last_error_reset_at: null,
+    ...HEALTHY,
   });
   row.expires_in = ttl(tokens.expires_in);
   for (const key of ["refresh_token", "expires_at", "expires_in"]) {
