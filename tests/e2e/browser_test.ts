@@ -18,7 +18,8 @@
  */
 import assert from "node:assert/strict";
 import { CONSENT_TITLE, type MockXai, startMockXai, UNREACHABLE_TEXT } from "../mock/xai_mock.ts";
-import { childEnv, cliArgv, spawnCli, tempHome } from "./harness.ts";
+import { spawnCli, tempHome } from "./harness.ts";
+import { driver, ENTER, openTerminal, waitFor } from "./pty.ts";
 
 const DOCS_IMG = new URL("../../docs/img/", import.meta.url);
 
@@ -379,95 +380,44 @@ Deno.test({
   },
 });
 
-/** Quote for sh -c. */
-function shWords(args: string[]): string {
-  return args.map(sh).join(" ");
-}
-
-const hasScript = await new Deno.Command("script", {
-  args: ["--version"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((o) => o.success, () => false);
-
 Deno.test({
   name:
     "real Chromium cannot reach the listener: the page shows the code, and pasting it into the waiting terminal logs in",
-  ignore: CHROMIUM === null || !hasScript,
+  ignore: CHROMIUM === null || driver === null,
   async fn() {
     await using mock = await startMockXai();
     await using home = await tempHome();
     const dir = home.path.replace(/\/hermes$/, "");
     const wrapper = await browserWrapper(dir, unreachableListenerFlags(mock));
     await using browser = wrapper.launched();
-    // script(1) gives the CLI a real pseudo-terminal on stdin and stdout, as a person has.
-    const child = new Deno.Command("script", {
-      args: [
-        "-qfec",
-        shWords([...cliArgv(), "add", "xai-oauth", "--json", "--port", "0", "--timeout", "60"]),
-        "/dev/null",
-      ],
-      env: childEnv({
-        HERMES_HOME: home.path,
-        HERMES_XAI_ISSUER: mock.issuer,
-        BROWSER: wrapper.command,
-      }),
-      clearEnv: true,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let screen = "";
-    const readUntil = async (pattern: RegExp) => {
-      while (!pattern.test(screen)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`the CLI ended early:\n${screen}`);
-        screen += value;
-      }
-    };
-    let finished = false;
-    try {
-      await readUntil(/"event":"authorize"/);
-      await using page = await browser.page();
-      assert.equal((await loadedAt(page, mock.issuer)).title, CONSENT_TITLE);
-      await click(page, "#approve");
-      await loadedAt(page, mock.issuer);
-      const outcome = await outcomeOf(page);
-      assert.equal(outcome.state, "unreachable", outcome.text);
-      assert.ok(outcome.text.includes(UNREACHABLE_TEXT), outcome.text);
-      assert.ok(outcome.code, "the page shows the code");
-      assert.ok(outcome.href.startsWith(mock.issuer), "no failed 127.0.0.1 address to copy");
-      const png = await screenshot(page, `${dir}/login-unreachable.png`);
-      await keep(png, "login-unreachable.png");
-      // Typed into the terminal, as a person would after copying it from the page.
-      await writer.write(new TextEncoder().encode(`${outcome.code}\r`));
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        screen += value;
-      }
-      const status = await child.status;
-      finished = true;
-      assert.equal(status.code, 0, screen);
-      assert.match(screen, /"event":"success"/);
-      assert.doesNotMatch(screen, /that looks like a bare code|state mismatch|iss/);
-      assert.equal(mock.stats.codeExchanges, 1);
-      const auth = JSON.parse(await Deno.readTextFile(`${home.path}/auth.json`));
-      // A login of its own: one pool row with a refresh token (docs/hermes-compat.md).
-      assert.ok(auth.credential_pool["xai-oauth"][0].refresh_token);
-    } finally {
-      if (!finished) {
-        try {
-          child.kill("SIGTERM");
-        } catch { /* already exited */ }
-        await child.status;
-      }
-      await writer.close().catch(() => {});
-      await reader.cancel().catch(() => {});
-      await child.stderr.cancel().catch(() => {});
-    }
+    // A real pseudo-terminal on stdin and stdout (tests/e2e/pty.ts), as a person has.
+    await using term = await openTerminal(
+      ["add", "xai-oauth", "--json", "--port", "0", "--timeout", "60"],
+      { env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer, BROWSER: wrapper.command } },
+    );
+    await waitFor(term, /"event":"authorize"/);
+    await using page = await browser.page();
+    assert.equal((await loadedAt(page, mock.issuer)).title, CONSENT_TITLE);
+    await click(page, "#approve");
+    await loadedAt(page, mock.issuer);
+    const outcome = await outcomeOf(page);
+    assert.equal(outcome.state, "unreachable", outcome.text);
+    assert.ok(outcome.text.includes(UNREACHABLE_TEXT), outcome.text);
+    assert.ok(outcome.code, "the page shows the code");
+    assert.ok(outcome.href.startsWith(mock.issuer), "no failed 127.0.0.1 address to copy");
+    const png = await screenshot(page, `${dir}/login-unreachable.png`);
+    await keep(png, "login-unreachable.png");
+    // Typed into the terminal, as a person would after copying it from the page.
+    await term.type(`${outcome.code}${ENTER}`);
+    const code = await term.exitCode();
+    const screen = await term.screen();
+    assert.equal(code, 0, screen);
+    assert.match(screen, /"event":"success"/);
+    assert.doesNotMatch(screen, /that looks like a bare code|state mismatch|iss/);
+    assert.equal(mock.stats.codeExchanges, 1);
+    const auth = JSON.parse(await Deno.readTextFile(`${home.path}/auth.json`));
+    // A login of its own: one pool row with a refresh token (docs/hermes-compat.md).
+    assert.ok(auth.credential_pool["xai-oauth"][0].refresh_token);
   },
 });
 

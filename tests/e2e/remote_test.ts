@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { startMockXai } from "../mock/xai_mock.ts";
-import { childEnv, cliArgv, runCli, spawnCli, tempHome } from "./harness.ts";
-import { driver, openTerminal } from "./pty.ts";
+import { runCli, spawnCli, tempHome } from "./harness.ts";
+import { driver, ENTER, openTerminal, waitFor } from "./pty.ts";
 
 type Json = Record<string, unknown>;
 const SSH = { SSH_CONNECTION: "203.0.113.5 51000 198.51.100.7 2222", USER: "ada" };
@@ -50,60 +50,28 @@ Deno.test("off SSH, with a display, no tunnel hint is printed", async () => {
   assert.doesNotMatch(result.stderr, /ssh -N -L \d/);
 });
 
-/** Quote for sh -c. */
-function sh(args: string[]): string {
-  return args.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
-}
-
-const hasScript = await new Deno.Command("script", {
-  args: ["--version"],
-  stdout: "null",
-  stderr: "null",
-})
-  .output().then((o) => o.success, () => false);
-
 Deno.test({
   name:
     "a remote login completes by pasting the failed page's address into a terminal; the listener is never called",
-  ignore: !hasScript,
+  ignore: driver === null,
   async fn() {
     await using mock = await startMockXai();
     await using home = await tempHome();
-    // script(1) gives the CLI a real pseudo-terminal on stdin and stdout.
-    const child = new Deno.Command("script", {
-      args: ["-qfec", sh([...cliArgv(), "add", "xai-oauth", "--loopback", "--json"]), "/dev/null"],
-      env: childEnv({ HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer, ...SSH }),
-      clearEnv: true,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let screen = "";
-    let authorize: Json | undefined;
-    while (!authorize) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`CLI ended early:\n${screen}`);
-      screen += value;
-      const line = screen.split(/\r?\n/).find((l) => l.includes('"event":"authorize"'));
-      if (line) authorize = JSON.parse(line.slice(line.indexOf("{")));
-    }
+    // A real pseudo-terminal on stdin and stdout (tests/e2e/pty.ts).
+    await using term = await openTerminal(["add", "xai-oauth", "--loopback", "--json"], {
+      env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer, ...SSH },
+    });
+    const line = await waitFor(term, /\{"event":"authorize".*\}/);
+    const authorize = JSON.parse(line) as Json;
     assert.equal(
       authorize.tunnel,
       `ssh -N -L 127.0.0.1:${authorize.port}:127.0.0.1:${authorize.port} -p 2222 ada@198.51.100.7`,
     );
     const callback = await mock.approve(String(authorize.url));
     // Typed into the terminal, as a person would after the browser failed to load it.
-    await writer.write(new TextEncoder().encode(`  ${callback}  \r`));
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      screen += value;
-    }
-    await writer.close().catch(() => {});
-    const status = await child.status;
-    await child.stderr.cancel();
+    await term.type(`  ${callback}  ${ENTER}`);
+    const status = { code: await term.exitCode() };
+    const screen = await term.screen();
     assert.equal(status.code, 0, screen);
     assert.match(screen, /"event":"success"/);
     const auth = JSON.parse(await Deno.readTextFile(`${home.path}/auth.json`));
@@ -344,40 +312,18 @@ Deno.test("device code: an expired code exits 4", async () => {
 
 Deno.test({
   name: "on a terminal a timeout offers the paste prompt once more instead of failing",
-  ignore: !hasScript,
+  ignore: driver === null,
   async fn() {
     await using mock = await startMockXai();
     await using home = await tempHome();
-    const child = new Deno.Command("script", {
-      args: [
-        "-qfec",
-        sh([...cliArgv(), "add", "xai-oauth", "--port", "0", "--timeout", "1"]),
-        "/dev/null",
-      ],
-      env: childEnv({ HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer }),
-      clearEnv: true,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let screen = "";
-    while (!screen.includes("No callback arrived within 1 s")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`CLI ended without offering the paste prompt:\n${screen}`);
-      screen += value;
-    }
-    const url = /(http:\/\/127\.0\.0\.1:\d+\/oauth2\/authorize\?\S+)/.exec(screen)![1];
-    await writer.write(new TextEncoder().encode(`${await mock.approve(url)}\r`));
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      screen += value;
-    }
-    await writer.close().catch(() => {});
-    assert.equal((await child.status).code, 0, screen);
-    assert.match(screen, /Logged in to xAI Grok OAuth/);
+    await using term = await openTerminal(["add", "xai-oauth", "--port", "0", "--timeout", "1"], {
+      env: { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer },
+    });
+    await waitFor(term, /No callback arrived within 1 s/);
+    const url = await waitFor(term, /http:\/\/127\.0\.0\.1:\d+\/oauth2\/authorize\?\S+/);
+    await term.type(`${await mock.approve(url)}${ENTER}`);
+    assert.equal(await term.exitCode(), 0, await term.screen());
+    assert.match(await term.screen(), /Logged in to xAI Grok OAuth/);
   },
 });
 

@@ -17,7 +17,8 @@ import {
   SPOTIFY_TEST_CLIENT_ID,
   startMockSpotify,
 } from "../mock/spotify_mock.ts";
-import { childEnv, cliArgv, runCli, spawnCli, tempHome } from "./harness.ts";
+import { runCli, spawnCli, tempHome } from "./harness.ts";
+import { driver, ENTER, openTerminal, waitFor } from "./pty.ts";
 
 type Json = Record<string, unknown>;
 
@@ -417,66 +418,35 @@ Deno.test("denied consent exits 5 and writes nothing", async () => {
   assert.equal(await exists(`${home.path}/auth.json`), false);
 });
 
-/** Quote for sh -c. */
-function sh(args: string[]): string {
-  return args.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
-}
-
-const hasScript = await new Deno.Command("script", {
-  args: ["--version"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((o) => o.success, () => false);
-
 Deno.test({
   name:
     "over SSH the hint gives the tunnel for the bound port and offers paste-back, never --device-code; pasting completes the login",
-  ignore: !hasScript,
+  ignore: driver === null,
   async fn() {
     const { mock, redirectUri } = await mockWithOwnRedirect();
     await using _mock = mock;
     await using home = await tempHome();
     const port = new URL(redirectUri).port;
-    // script(1) gives the CLI a real pseudo-terminal, so it offers the paste prompt.
-    const child = new Deno.Command("script", {
-      args: [
-        "-qfec",
-        sh([...cliArgv(), "add", "spotify", "--no-browser", "--redirect-uri", redirectUri]),
-        "/dev/null",
-      ],
-      env: childEnv(env(home.path, mock, { SPOTIFY_CLIENT_ID: SPOTIFY_TEST_CLIENT_ID, ...SSH })),
-      clearEnv: true,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let screen = "";
-    while (!screen.includes("Waiting up to")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`CLI ended early:\n${screen}`);
-      screen += value;
-    }
-    assert.ok(
-      screen.includes(`ssh -N -L 127.0.0.1:${port}:127.0.0.1:${port} ada@198.51.100.7`),
-      screen,
+    // A real pseudo-terminal (tests/e2e/pty.ts), so it offers the paste prompt.
+    await using term = await openTerminal(
+      ["add", "spotify", "--no-browser", "--redirect-uri", redirectUri],
+      { env: env(home.path, mock, { SPOTIFY_CLIENT_ID: SPOTIFY_TEST_CLIENT_ID, ...SSH }) },
     );
-    assert.match(screen, /paste it here/);
-    assert.doesNotMatch(screen, /--device-code/);
-    const url = /(http:\/\/127\.0\.0\.1:\d+\/authorize\?\S+)/.exec(screen)![1];
+    await waitFor(term, /Waiting up to/);
+    const shown = await term.screen();
+    assert.ok(
+      shown.includes(`ssh -N -L 127.0.0.1:${port}:127.0.0.1:${port} ada@198.51.100.7`),
+      shown,
+    );
+    assert.match(shown, /paste it here/);
+    assert.doesNotMatch(shown, /--device-code/);
+    const url = await waitFor(term, /http:\/\/127\.0\.0\.1:\d+\/authorize\?\S+/);
     const callback = await mock.approve(url);
     // Typed into the terminal, as a person would after the browser failed to load it.
-    await writer.write(new TextEncoder().encode(`${callback}\r`));
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      screen += value;
-    }
-    await writer.close().catch(() => {});
-    const status = await child.status;
-    await child.stderr.cancel();
-    assert.equal(status.code, 0, screen);
+    await term.type(`${callback}${ENTER}`);
+    const code = await term.exitCode();
+    const screen = await term.screen();
+    assert.equal(code, 0, screen);
     assert.match(screen, /Logged in to Spotify/);
     assert.ok(mock.isValidAccessToken(String((await spotifyState(home.path)).access_token)));
     assert.equal(mock.stats.codeExchanges, 1);
