@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { AuthError, Exit, isAuthError } from "../errors.ts";
-import { type ReceivedCallback, waitForCallback } from "../loopback/wait.ts";
+import { type AuthError, isAuthError } from "../errors.ts";
+import { callbackTimeout, type ReceivedCallback, waitForCallback } from "../loopback/wait.ts";
 import {
   authorizationUrl,
   createLoginSecrets,
@@ -166,15 +166,13 @@ function isTimeout(e: unknown): boolean {
  * person could paste — a script's stdin gets the two-step login instead.
  */
 function timedOut(options: ReceiveOptions, words: PasteWords, reprompted: boolean): AuthError {
-  const seconds = (options.timeoutMs * (reprompted ? 2 : 1)) / 1000;
-  const span = Number.isInteger(seconds) ? `${seconds} s` : `${seconds.toFixed(1)} s`;
   const ways = options.listener
     ? ["if the browser could not reach 127.0.0.1, check the SSH tunnel (ssh -N -L)"]
     : [];
   if (options.paste) ways.push(`paste ${words.what}`);
   else ways.push(`finish in two steps: --no-wait, then --callback-url with ${words.what}`);
-  return new AuthError("callback_timeout", `no callback arrived within ${span}`, {
-    exit: Exit.TIMEOUT,
-    fix: `${ways.join(" or ")}; allow more time with --timeout SECONDS`,
-  });
+  return callbackTimeout(
+    options.timeoutMs * (reprompted ? 2 : 1),
+    `${ways.join(" or ")}; allow more time with --timeout SECONDS`,
+  );
 }

@@ -115,11 +115,19 @@ function timedOut(
   ms: number,
   pasteWhat = "the address of the page that failed to load",
 ): AuthError {
+  return callbackTimeout(
+    ms,
+    "if the browser could not reach 127.0.0.1, check the SSH tunnel (ssh -N -L) or paste " +
+      `${pasteWhat}; allow more time with --timeout SECONDS`,
+  );
+}
+
+/** AuthError `callback_timeout` (exit 4) after `ms` of waiting in all, with `fix`. */
+export function callbackTimeout(ms: number, fix: string): AuthError {
   const span = ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
   return new AuthError("callback_timeout", `no callback arrived within ${span}`, {
     exit: Exit.TIMEOUT,
-    fix: "if the browser could not reach 127.0.0.1, check the SSH tunnel (ssh -N -L) or paste " +
-      `${pasteWhat}; allow more time with --timeout SECONDS`,
+    fix,
   });
 }
 

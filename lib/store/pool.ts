@@ -40,7 +40,11 @@ import type { AuthFile, PoolRow } from "./auth_store.ts";
 import { isMirrorSource, isUsable, pickCredential, rowAccount } from "./credentials.ts";
 import { accountName } from "./identity.ts";
 import type { ProviderSpec } from "../providers/types.ts";
+import { isRecord, poolRows } from "./stored_login.ts";
 import { parseTimestamp } from "./timestamps.ts";
+
+// The rows in priority order: the one order that `pickCredential` walks and `list` numbers.
+export { poolRows };
 
 /** Health of a row, from its `last_status` and cooldown. */
 export type RowHealth = "ok" | "unknown" | "exhausted" | "dead" | "no_token";
@@ -65,21 +69,6 @@ const COOLDOWN_DEFAULT_MS = 60 * 60 * 1000;
 
 /** Hermes's list of sources `auth remove` suppressed, per provider. */
 const SUPPRESSED_KEY = "suppressed_sources";
-
-/**
- * The rows of `providerId` in priority order (a stable sort: equal
- * priorities keep file order; the stored array is not touched). The same
- * order `pickCredential` walks and `add` numbers by.
- */
-export function poolRows(data: AuthFile, providerId: string): PoolRow[] {
-  const raw = data.credential_pool?.[providerId];
-  if (!Array.isArray(raw)) return [];
-  return raw
-    .filter(isRecord)
-    .map((row, i) => ({ row: row as PoolRow, i }))
-    .sort((a, b) => priorityOf(a.row) - priorityOf(b.row) || a.i - b.i)
-    .map(({ row }) => row);
-}
 
 /** Provider ids that have pool rows, in file order. */
 export function pooledProviders(data: AuthFile): string[] {
@@ -346,12 +335,4 @@ export function hasProviderState(data: AuthFile, providerId: string): boolean {
   const pool = data.credential_pool;
   return (isRecord(data.providers) && providerId in data.providers) ||
     (isRecord(pool) && providerId in pool) || data.active_provider === providerId;
-}
-
-function priorityOf(row: PoolRow): number {
-  return typeof row.priority === "number" && Number.isFinite(row.priority) ? row.priority : 0;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -208,7 +208,7 @@ export function poolRows(data: AuthFile, providerId: string): PoolRow[] {
     // isRecord and priorityOf, written out: three calls a row are most of this loop's cost cold.
     if (typeof row !== "object" || row === null || Array.isArray(row)) continue;
     const value = (row as PoolRow).priority;
-    const priority = typeof value === "number" ? value : 0;
+    const priority = typeof value === "number" && Number.isFinite(value) ? value : 0;
     if (priority < previous) inOrder = false;
     previous = priority;
     rows.push(row as PoolRow);
@@ -296,7 +296,7 @@ export function lastAuthError(data: AuthFile, providerId: string): LastAuthError
 
 export function priorityOf(row: PoolRow): number {
   const priority = asRecord(row).priority;
-  return typeof priority === "number" ? priority : 0;
+  return typeof priority === "number" && Number.isFinite(priority) ? priority : 0;
 }
 
 /**
