@@ -14,8 +14,10 @@
  * half a refresh.
  *
  * The token path stays light: a fresh token is read and returned without
- * loading oauth4webapi; the grant modules are imported only when a refresh
- * is due. A refresh goes straight to the stored token endpoint (checked
+ * loading this module; this one brings only the lock, so that the waiters
+ * of a refresh storm load nothing more. The grant, the writer and
+ * oauth4webapi (lib/oauth/refresh_locked.ts) load in the one process that
+ * makes the request. A refresh goes straight to the stored token endpoint (checked
  * against the provider's endpoint policy first), without discovery.
  *
  * Failures: 400/401 from the token endpoint mean the login is dead: its
@@ -30,8 +32,7 @@
 import { AuthError, Exit } from "../errors.ts";
 import { lazy } from "../lazy.ts";
 import type { ProviderSpec } from "../providers/types.ts";
-import { readAuthFile, updateAuthFile } from "../store/auth_store.ts";
-import { applyRefresh, markLoginDead } from "../store/credentials.ts";
+import { readAuthFile } from "../store/auth_file.ts";
 import {
   type AccessToken,
   expired,
@@ -42,16 +43,11 @@ import {
 } from "./access_token.ts";
 
 export { type AccessToken, expired, refreshDue } from "./access_token.ts";
-import { isFsError, writeError } from "../store/fs_errors.ts";
-import { type HeldLock, type LockWait, withLock } from "../store/lock.ts";
+import { type LockWait, withLock } from "../store/lock.ts";
 import { lockFilePath } from "../store/paths.ts";
-import type { TokenSet } from "./tokens.ts";
 
 /** Waits `ms` milliseconds; resolves early when `signal` aborts. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
-
-/** Default waits before the second and third attempt of a refresh that failed transiently. */
-export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [500, 1000];
 
 /** Options of {@link getAccessToken}. */
 export interface AccessTokenOptions {
@@ -140,7 +136,14 @@ export async function getAccessToken(
   };
   try {
     return await withLock(lockFilePath(options.home), async (lock) => {
-      return await settled() ?? await refreshLocked(provider, latest, options, now, lock);
+      const done = await settled();
+      if (done) return done;
+      // Only the one process that is to make the request loads the grant and the writer.
+      const { refreshLocked } = await lazy<typeof import("./refresh_locked.ts")>(
+        "./refresh_locked.ts",
+        import.meta.url,
+      );
+      return await refreshLocked(provider, latest, options, now, lock);
     }, {
       timeoutMs: options.lockTimeoutMs,
       signal: options.signal,
@@ -151,9 +154,7 @@ export async function getAccessToken(
   } catch (caught) {
     // Opening auth.lock writes too: a read-only or unwritable home fails there, before any
     // request, as auth_write_failed (and `token` can still hand out the current token).
-    const e = isFsError(caught)
-      ? await writeError(options.home, lockFilePath(options.home), caught)
-      : caught;
+    const e = await asWriteError(options.home, caught);
     if (
       options.allowStale && e instanceof AuthError && isPassing(e) &&
       !expired(latest.login, now())
@@ -164,70 +165,18 @@ export async function getAccessToken(
   }
 }
 
+/** A filesystem failure on auth.lock as `auth_write_failed`; anything else as it is. */
+async function asWriteError(home: string, caught: unknown): Promise<unknown> {
+  if (caught instanceof AuthError) return caught;
+  const { isFsError, writeError } = await lazy<typeof import("../store/fs_errors.ts")>(
+    "../store/fs_errors.ts",
+    import.meta.url,
+  );
+  return isFsError(caught) ? await writeError(home, lockFilePath(home), caught) : caught;
+}
+
 /** Failures after which the current token may still be handed out. */
 function isPassing(e: AuthError): boolean {
   return ["network_error", "provider_error", "lock_timeout", "not_refreshable", "auth_write_failed"]
     .includes(e.code);
-}
-
-/**
- * Under `lock`: refresh `found`, store the result (or quarantine a dead
- * login). The writes join `lock`, so the re-read, the request and the write
- * happen in one hold of auth.lock.
- */
-async function refreshLocked(
-  provider: ProviderSpec,
-  found: Found,
-  options: AccessTokenOptions,
-  now: () => Date,
-  lock: HeldLock,
-): Promise<AccessToken> {
-  const refreshToken = found.login.refreshToken;
-  if (!refreshToken) {
-    throw new AuthError(
-      "not_refreshable",
-      `the stored ${provider.displayName} login has no refresh token, so it cannot be renewed`,
-      { exit: Exit.LOGIN_REQUIRED, fix: `run \`hermes-auth add ${provider.id}\` to log in again` },
-    );
-  }
-  const grant = await lazy<typeof import("./refresh_grant.ts")>(
-    "./refresh_grant.ts",
-    import.meta.url,
-  );
-  const server = await grant.refreshServer(provider, found.login, {
-    env: options.env,
-    fetch: options.fetch,
-    issuer: found.issuer(),
-    timeoutMs: options.requestTimeoutMs,
-  });
-  let tokens: TokenSet;
-  try {
-    tokens = await grant.refreshWithRetry(server, refreshToken, {
-      signal: options.signal,
-      sleep: options.sleep,
-      retryDelaysMs: options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
-    });
-  } catch (e) {
-    if (e instanceof grant.RefreshFailure && e.dead) {
-      await updateAuthFile(options.home, (data) =>
-        markLoginDead(data, {
-          provider,
-          ref: found.ref,
-          message: e.error.message,
-          status: e.status,
-          reason: e.reason,
-          now: now(),
-        }), { now, lock });
-    }
-    throw e instanceof grant.RefreshFailure ? e.error : e;
-  }
-  const stored = await updateAuthFile(options.home, (data) =>
-    applyRefresh(data, {
-      provider,
-      ref: found.ref,
-      tokens,
-      tokenEndpoint: server.as.token_endpoint,
-      now: now(),
-    }), { now, lock });
-  return handOut(stored, "refreshed");
 }

@@ -9,7 +9,6 @@
  */
 
 import { AuthError, Exit } from "../errors.ts";
-import { ensurePrivateDir } from "./atomic.ts";
 import { dirname, resolve } from "./path.ts";
 
 /** Hermes's `AUTH_LOCK_TIMEOUT_SECONDS`. */
@@ -129,8 +128,7 @@ export async function withLock<T>(
   const joined = options.lock;
   if (joined?.active && joined.path === key) return await fn(joined);
 
-  await ensurePrivateDir(dirname(key));
-  const file = await Deno.open(key, { read: true, write: true, create: true, mode: 0o600 });
+  const file = await openLockFile(key);
   try {
     if (!(await file.tryLock(true))) {
       const wait = new Wait(file, key, options);
@@ -161,6 +159,22 @@ export async function withLock<T>(
     }
   } finally {
     file.close();
+  }
+}
+
+/**
+ * auth.lock, created 0600 when missing, and its directory 0700 when that is
+ * missing too (a first login). The directory is made only after an open
+ * that failed for want of it: the usual call opens the file and nothing else.
+ */
+async function openLockFile(path: string): Promise<Deno.FsFile> {
+  const open = () => Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+  try {
+    return await open();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    return await open();
   }
 }
 
