@@ -18,6 +18,7 @@ import { Exit } from "../errors.ts";
 import { lazy } from "../lazy.ts";
 import { type AccessToken, handOut, readCredential, refreshDue } from "../oauth/access_token.ts";
 import { hermesHome } from "../store/paths.ts";
+import type { AccessTokenOptions } from "../oauth/refresh.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { type Context, lockWaitOptions } from "./context.ts";
 import { providerNamed } from "./providers.ts";
@@ -66,16 +67,14 @@ async function tokenFor(
   provider: ProviderSpec,
   account: string | undefined,
 ): Promise<AccessToken> {
-  if (account === undefined) {
-    const found = await readCredential(provider, hermesHome(ctx.env), ctx.now());
-    if (!refreshDue(found.login, ctx.now(), provider.refreshSkewSeconds)) {
-      return handOut(found.login, "stored");
-    }
+  if (account !== undefined) {
+    return await accessTokenFor(ctx, provider, { allowStale: true, account });
   }
-  return await accessTokenFor(ctx, provider, {
-    allowStale: true,
-    ...(account !== undefined ? { account } : {}),
-  });
+  const seen = await readCredential(provider, hermesHome(ctx.env), ctx.now());
+  if (!refreshDue(seen.login, ctx.now(), provider.refreshSkewSeconds)) {
+    return handOut(seen.login, "stored");
+  }
+  return await accessTokenFor(ctx, provider, { allowStale: true, seen });
 }
 
 async function untilText(expiresAt: Date | null, now: Date): Promise<string> {
@@ -91,7 +90,7 @@ async function untilText(expiresAt: Date | null, now: Date): Promise<string> {
 export async function accessTokenFor(
   ctx: Context,
   provider: ProviderSpec,
-  mode: { allowStale?: boolean; force?: boolean; account?: string },
+  mode: Pick<AccessTokenOptions, "allowStale" | "force" | "account" | "seen">,
 ): Promise<AccessToken> {
   const { getAccessToken } = await lazy<typeof import("../oauth/refresh.ts")>(
     "../oauth/refresh.ts",

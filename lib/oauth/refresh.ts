@@ -84,6 +84,12 @@ export interface AccessTokenOptions {
    * {@link AccessToken.staleBecause}. Default false.
    */
   allowStale?: boolean;
+  /**
+   * The credential the caller has just read (with {@link readCredential},
+   * for the pool's own pick), so that it is not read again before the lock.
+   * Ignored with `account`.
+   */
+  seen?: Found;
 }
 
 /**
@@ -109,7 +115,9 @@ export async function getAccessToken(
     provider.id,
     options.account,
   ).row.id;
-  const seen = await readCredential(provider, options.home, now(), only);
+  const seen = only === undefined && options.seen
+    ? options.seen
+    : await readCredential(provider, options.home, now(), only);
   if (!options.force && !refreshDue(seen.login, now(), provider.refreshSkewSeconds)) {
     return handOut(seen.login, "stored");
   }
