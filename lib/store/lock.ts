@@ -96,7 +96,7 @@ export interface WithLockAfterWait<T> extends WithLockOptions {
  * missing, its directory 0700). Waits at most `timeoutMs`, then throws
  * AuthError `lock_timeout`. Always unlocks and closes, also when `fn` throws.
  *
- * How a waiter waits: `FsFile.tryLock` (flock with LOCK_NB), retried when
+ * How a waiter waits: `FsFile.tryLockSync` (flock with LOCK_NB), retried when
  * inotify reports that someone closed auth.lock — every holder, Hermes and
  * hermes-auth alike, closes it right after unlocking, and the kernel closes
  * a killed one's — and otherwise after 1 s, then every 2 s; every 50 ms
@@ -128,9 +128,9 @@ export async function withLock<T>(
   const joined = options.lock;
   if (joined?.active && joined.path === key) return await fn(joined);
 
-  const file = await openLockFile(key);
+  const file = openLockFile(key);
   try {
-    if (!(await file.tryLock(true))) {
+    if (!tryLockNow(file, true)) {
       const wait = new Wait(file, key, options);
       if (options.afterWait) {
         await wait.until(false);
@@ -138,7 +138,7 @@ export async function withLock<T>(
         try {
           early = await options.afterWait();
         } finally {
-          await file.unlock().catch(() => {});
+          unlockNow(file);
         }
         if (early !== undefined) return early;
       }
@@ -155,7 +155,7 @@ export async function withLock<T>(
       return await fn(held);
     } finally {
       active = false;
-      await file.unlock().catch(() => {});
+      unlockNow(file);
     }
   } finally {
     file.close();
@@ -166,15 +166,34 @@ export async function withLock<T>(
  * auth.lock, created 0600 when missing, and its directory 0700 when that is
  * missing too (a first login). The directory is made only after an open
  * that failed for want of it: the usual call opens the file and nothing else.
+ *
+ * This and the two below are synchronous on purpose: none of them can block
+ * (an open of a local file, flock with LOCK_NB, LOCK_UN), and Deno's async
+ * forms send each through a runtime thread, which costs a fresh process
+ * about 1 ms of CPU per lock taken — in every waiter of a refresh storm.
  */
-async function openLockFile(path: string): Promise<Deno.FsFile> {
-  const open = () => Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+function openLockFile(path: string): Deno.FsFile {
+  const options = { read: true, write: true, create: true, mode: 0o600 };
   try {
-    return await open();
+    return Deno.openSync(path, options);
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
-    await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    return await open();
+    Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    return Deno.openSync(path, options);
+  }
+}
+
+/** flock with LOCK_NB: true when taken, false when another process holds it. */
+function tryLockNow(file: Deno.FsFile, exclusive: boolean): boolean {
+  return file.tryLockSync(exclusive);
+}
+
+/** LOCK_UN; best effort (closing the file drops the lock anyway). */
+function unlockNow(file: Deno.FsFile): void {
+  try {
+    file.unlockSync();
+  } catch {
+    // The close that follows lets go of it.
   }
 }
 
@@ -205,13 +224,13 @@ class Wait {
 
   /** Take the lock, exclusive or shared, or throw `lock_timeout` / `interrupted`. */
   async until(exclusive: boolean): Promise<void> {
-    if (await this.#file.tryLock(exclusive)) return;
+    if (tryLockNow(this.#file, exclusive)) return;
     const watcher = inotify ? watch(this.#path) : undefined;
     const events = watcher?.[Symbol.asyncIterator]();
     let event = events?.next();
     try {
       // A first retry right after the watch is in place: a close before it went unseen.
-      while (!(await this.#file.tryLock(exclusive))) {
+      while (!tryLockNow(this.#file, exclusive)) {
         const signal = this.#options.signal;
         if (signal?.aborted) {
           throw new AuthError("interrupted", `interrupted while waiting for ${this.#path}`, {
