@@ -14,6 +14,7 @@ import { AuthError, Exit, isAuthError } from "../errors.ts";
 import { lazy } from "../lazy.ts";
 import type { Output } from "../output.ts";
 import { type Context, type GlobalOptions, processContext } from "./context.ts";
+import { token } from "./token.ts";
 
 /** The version baked in from deno.json. */
 export const VERSION: string = denoJson.version;
@@ -54,7 +55,7 @@ function fastToken(argv: string[]): ParsedCommand | undefined {
   const opts = account === undefined ? { json } : { json, account };
   return {
     globals: { json },
-    body: async (ctx) => (await import("./token.ts")).token(ctx, names[0], opts),
+    body: (ctx) => token(ctx, names[0], opts),
   };
 }
 
