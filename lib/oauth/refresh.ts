@@ -29,7 +29,7 @@
  *
  * @module
  */
-import { AuthError, Exit } from "../errors.ts";
+import { AuthError } from "../errors.ts";
 import { lazy } from "../lazy.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { readAuthFile } from "../store/auth_file.ts";
