@@ -124,3 +124,19 @@ Deno.test("the graph walk sees what add loads: the listener and the opener (so t
   assert.ok(loaded.some((p) => p.startsWith("lib/loopback/")), loaded.join("\n"));
   assert.ok(loaded.includes("lib/remote/browser.ts"));
 });
+
+Deno.test("what a waiter of a refresh storm loads (lib/oauth/refresh.ts) brings the lock and no writer, grant or npm package", async () => {
+  // The one process that makes the request loads the rest (lib/oauth/refresh_locked.ts); the
+  // others wait for it and read its token, and each module they loaded cost all of them.
+  const waiter = await staticallyLoaded("lib/oauth/refresh.ts");
+  assert.ok(waiter.includes("lib/store/lock.ts"), waiter.join(", "));
+  const writes = ["lib/store/auth_store.ts", "lib/store/credentials.ts", "lib/store/atomic.ts"];
+  assert.deepEqual(
+    waiter.filter((p) => writes.includes(p) || p.startsWith("lib/oauth/refresh_")),
+    [],
+  );
+  assert.deepEqual(waiter.filter((p) => p.startsWith("npm:") || p.startsWith("node:")), []);
+  // …and the refresh itself does load them, so the check above can fail.
+  const refresher = await staticallyLoaded("lib/oauth/refresh_locked.ts");
+  assert.ok(writes.every((p) => refresher.includes(p)), refresher.join(", "));
+});
