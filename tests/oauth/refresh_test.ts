@@ -7,6 +7,7 @@ import {
   getAccessToken,
   refreshDue,
 } from "../../lib/oauth/refresh.ts";
+import { readCredential } from "../../lib/oauth/access_token.ts";
 import { xai } from "../../lib/providers/xai.ts";
 import { readLogin, type StoredToken } from "../../lib/store/credentials.ts";
 import { lockFilePath } from "../../lib/store/paths.ts";
@@ -96,6 +97,25 @@ Deno.test("a token expiring within 120 s is refreshed once at the stored token e
   const again = await getAccessToken(xai, opts);
   assert.equal(again.accessToken, result.accessToken);
   assert.equal(mock.stats.refreshes, 1);
+});
+
+Deno.test("a credential the caller has read (seen) is used as read: no second read before the lock", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  const old = await seedLogin(home.path, mock, { ageSeconds: EXPIRING });
+  const seen = await readCredential(xai, home.path, new Date());
+  // auth.json changes after the caller read it. A call that read it again would find the fresh
+  // login there ("stored"); one that goes by `seen` finds it due, takes the lock and, reading
+  // under it, finds the token changed by someone else: no request either way.
+  await using other = await tempHome();
+  const fresh = await seedLogin(other.path, mock);
+  await Deno.copyFile(join(other.path, "auth.json"), join(home.path, "auth.json"));
+  const { opts } = options(home.path, mock.issuer, { seen });
+  const result = await getAccessToken(xai, opts);
+  assert.equal(seen.login.accessToken, old.access_token);
+  assert.equal(result.origin, "refreshed_elsewhere");
+  assert.equal(result.accessToken, fresh.access_token);
+  assert.equal(mock.stats.refreshes, 0);
 });
 
 Deno.test("force refreshes a fresh token", async () => {
