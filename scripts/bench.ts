@@ -341,6 +341,55 @@ interface StormResult {
   storm: Burst[];
   /** CPU of one refreshing `token` minus one on a valid token, ms, median over rounds. */
   oneRefreshCpuMs: number | null;
+  /**
+   * CPU of one waiting `token` (see {@link loneWaiter}) minus one on a valid token, ms: the mean
+   * over rounds, since the counter moves in 10 ms ticks and a waiter's own cost is smaller.
+   */
+  oneWaiterCpuMs: number | null;
+}
+
+/**
+ * One `token` that finds its token due and auth.lock held (by this process, standing for the
+ * refreshing one), waits, and hands out the login that lands 150 ms later: a storm waiter's own
+ * CPU, without the other 49 processes around it. Returns its CPU in ms, or null without a reading.
+ */
+async function loneWaiter(
+  work: string,
+  name: string,
+  mock: Awaited<ReturnType<typeof startMockXai>>,
+): Promise<number | null> {
+  const home = await freshHome(work, name);
+  const landed = await freshHome(work, `${name}-landed`);
+  await seedLogin(landed, mock);
+  await seedLogin(home, mock, { ageSeconds: 3570 });
+  const newer = await Deno.readTextFile(`${landed}/auth.json`);
+  const holder = await Deno.open(`${home}/auth.lock`, { read: true, write: true, create: true });
+  const cpuBefore = childCpuMs();
+  try {
+    await holder.lock(true);
+    const child = new Deno.Command(DENO, {
+      args: [...RUN, MAIN, "token", "xai-oauth"],
+      env: { ...baseEnv(), HERMES_HOME: home, HERMES_XAI_ISSUER: mock.issuer },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await Deno.writeTextFile(`${home}/auth.json`, newer);
+    await holder.unlock();
+    const out = await child;
+    const printed = new TextDecoder().decode(out.stdout).trim();
+    if (!out.success || printed !== (await storedAccessToken(landed))) {
+      throw new Error(
+        `the lone waiter did not hand out the landed token:\n${
+          new TextDecoder().decode(out.stderr)
+        }`,
+      );
+    }
+  } finally {
+    holder.close();
+  }
+  const cpuAfter = childCpuMs();
+  return cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
 }
 
 async function storms(work: string): Promise<StormResult> {
@@ -365,7 +414,18 @@ async function storms(work: string): Promise<StormResult> {
     const base = await burst(work, `solo-valid-${round}`, mock, 1, false);
     if (solo.cpuMs !== null && base.cpuMs !== null) extra.push(solo.cpuMs - base.cpuMs);
   }
-  return { valid, storm, oneRefreshCpuMs: extra.length ? median(extra) : null };
+  const waiting: number[] = [];
+  for (let round = 0; round < STORM_ROUNDS * 2; round++) {
+    const waiter = await loneWaiter(work, `solo-waiter-${round}`, mock);
+    const base = await burst(work, `solo-valid-w${round}`, mock, 1, false);
+    if (waiter !== null && base.cpuMs !== null) waiting.push(waiter - base.cpuMs);
+  }
+  return {
+    valid,
+    storm,
+    oneRefreshCpuMs: extra.length ? median(extra) : null,
+    oneWaiterCpuMs: waiting.length ? waiting.reduce((a, b) => a + b, 0) / waiting.length : null,
+  };
 }
 
 // ---------------------------------------------------------------- files read
@@ -836,7 +896,12 @@ wait, and read auth.json again${
             `spread over the ${STORM_N - 1} others)`
       }. Each loads the lock (lib/oauth/refresh.ts and lib/store/lock.ts; the grant, the writer and
 oauth4webapi load only in the refreshing process), opens and tries auth.lock, sets a watch on it,
-reads the file once more under a shared lock when woken, and stays alive while it waits. The goal
+reads the file once more under a shared lock when woken, and stays alive while it waits. One waiter
+on its own (auth.lock held by the bench, a new login landing 150 ms later) costs ${
+        r.oneWaiterCpuMs === null ? "n/a" : `${ms(r.oneWaiterCpuMs)} ms`
+      } of CPU beyond a valid call (mean of ${STORM_ROUNDS * 2}); in the storm the same steps cost
+more, because the waiters wake together, dozens of processes on 2 CPUs, each resuming with cold
+caches. The goal
 issue 14 set, no more CPU than the valid calls, could not be met by any implementation: every storm
 process does at least a valid call's work and one of them a refresh besides. The CPU goal is
 therefore the wall time's 1.15×.
