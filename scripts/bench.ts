@@ -899,9 +899,9 @@ oauth4webapi load only in the refreshing process), opens and tries auth.lock, se
 reads the file once more under a shared lock when woken, and stays alive while it waits. One waiter
 on its own (auth.lock held by the bench, a new login landing 150 ms later) costs ${
         r.oneWaiterCpuMs === null ? "n/a" : `${ms(r.oneWaiterCpuMs)} ms`
-      } of CPU beyond a valid call (mean of ${STORM_ROUNDS * 2}); in the storm the same steps cost
-more, because the waiters wake together, dozens of processes on 2 CPUs, each resuming with cold
-caches. The goal
+      } of CPU beyond a valid call (mean of ${STORM_ROUNDS * 2}), so the storm's extra is about what
+its waiters cost on their own; a storm within 1.15× of the valid calls needs waiters at about half
+that. The goal
 issue 14 set, no more CPU than the valid calls, could not be met by any implementation: every storm
 process does at least a valid call's work and one of them a refresh besides. The CPU goal is
 therefore the wall time's 1.15×.
