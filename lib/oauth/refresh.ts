@@ -17,8 +17,8 @@
  * loading this module; this one brings only the lock, so that the waiters
  * of a refresh storm load nothing more. The grant, the writer and
  * oauth4webapi (lib/oauth/refresh_locked.ts) load in the one process that
- * makes the request. A refresh goes straight to the stored token endpoint (checked
- * against the provider's endpoint policy first), without discovery.
+ * makes the request. A refresh goes straight to the stored token endpoint
+ * (checked against the provider's endpoint policy first), without discovery.
  *
  * Failures: 400/401 from the token endpoint mean the login is dead: its
  * tokens are removed and `last_auth_error` recorded as Hermes does (exit 3).

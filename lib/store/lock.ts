@@ -130,7 +130,7 @@ export async function withLock<T>(
 
   const file = openLockFile(key);
   try {
-    if (!tryLockNow(file, true)) {
+    if (!file.tryLockSync(true)) {
       const wait = new Wait(file, key, options);
       if (options.afterWait) {
         await wait.until(false);
@@ -167,10 +167,11 @@ export async function withLock<T>(
  * missing too (a first login). The directory is made only after an open
  * that failed for want of it: the usual call opens the file and nothing else.
  *
- * This and the two below are synchronous on purpose: none of them can block
- * (an open of a local file, flock with LOCK_NB, LOCK_UN), and Deno's async
- * forms send each through a runtime thread, which costs a fresh process
- * about 1 ms of CPU per lock taken — in every waiter of a refresh storm.
+ * This open and the lock calls (`tryLockSync`, `unlockSync`) are synchronous
+ * on purpose: none of them can block (an open of a local file, flock with
+ * LOCK_NB, LOCK_UN), and Deno's async forms send each through a runtime
+ * thread, which costs a fresh process about 1 ms of CPU per lock taken — in
+ * every waiter of a refresh storm.
  */
 function openLockFile(path: string): Deno.FsFile {
   const options = { read: true, write: true, create: true, mode: 0o600 };
@@ -181,11 +182,6 @@ function openLockFile(path: string): Deno.FsFile {
     Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     return Deno.openSync(path, options);
   }
-}
-
-/** flock with LOCK_NB: true when taken, false when another process holds it. */
-function tryLockNow(file: Deno.FsFile, exclusive: boolean): boolean {
-  return file.tryLockSync(exclusive);
 }
 
 /** LOCK_UN; best effort (closing the file drops the lock anyway). */
@@ -224,13 +220,13 @@ class Wait {
 
   /** Take the lock, exclusive or shared, or throw `lock_timeout` / `interrupted`. */
   async until(exclusive: boolean): Promise<void> {
-    if (tryLockNow(this.#file, exclusive)) return;
+    if (this.#file.tryLockSync(exclusive)) return;
     const watcher = inotify ? watch(this.#path) : undefined;
     const events = watcher?.[Symbol.asyncIterator]();
     let event = events?.next();
     try {
       // A first retry right after the watch is in place: a close before it went unseen.
-      while (!tryLockNow(this.#file, exclusive)) {
+      while (!this.#file.tryLockSync(exclusive)) {
         const signal = this.#options.signal;
         if (signal?.aborted) {
           throw new AuthError("interrupted", `interrupted while waiting for ${this.#path}`, {
