@@ -6,9 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type DoctorDeps, doctorWith } from "../../lib/cli/doctor.ts";
+import { doctorWith } from "../../lib/cli/doctor.ts";
 import { runCommand } from "./fake_context.ts";
-import { fakeContext, run, withHome, writeAuthJson } from "./command_context.ts";
+import { fakeContext, QUIET_DOCTOR, run, withHome, writeAuthJson } from "./command_context.ts";
 import { poolStore } from "./pool_fixture.ts";
 
 /** Every command that reads or writes the home, with arguments a user would type. */
@@ -88,13 +88,6 @@ Deno.test("config.yaml or auth.lock is a directory: config set says which", asyn
   });
 });
 
-const DEPS: DoctorDeps = {
-  session: () => ({ remote: false, kind: "local", canTunnel: false, reasons: [] }) as never,
-  probePort: (port) => Promise.resolve({ port, free: true, holders: [], hint: "" }),
-  which: () => Promise.resolve(null),
-  os: "linux",
-};
-
 Deno.test("doctor: auth.json that is a directory is not 'readable by others', it is a directory", async () => {
   await withHome(async (home) => {
     await writeAuthJson(home, poolStore());
@@ -102,7 +95,7 @@ Deno.test("doctor: auth.json that is a directory is not 'readable by others', it
     await Deno.mkdir(join(home, "auth.json"), { mode: 0o755 });
     await Deno.chmod(join(home, "auth.json"), 0o755);
     const fake = fakeContext(home);
-    assert.equal(await run(fake, (ctx) => doctorWith(ctx, {}, DEPS)), 1);
+    assert.equal(await run(fake, (ctx) => doctorWith(ctx, {}, QUIET_DOCTOR)), 1);
     assert.match(fake.stdout.text, /✗ auth\.json: \S+ is a directory, not a file/);
     assert.doesNotMatch(fake.stdout.text, /other users can read your tokens/);
     assert.doesNotMatch(fake.stdout.text, /mode 600/);
@@ -114,7 +107,7 @@ Deno.test("doctor: under a HERMES_HOME that is a file, auth.json is not 'nobody 
     await Deno.mkdir(join(home, ".."), { recursive: true });
     await Deno.writeTextFile(home, "");
     const fake = fakeContext(home);
-    assert.equal(await run(fake, (ctx) => doctorWith(ctx, {}, DEPS)), 1);
+    assert.equal(await run(fake, (ctx) => doctorWith(ctx, {}, QUIET_DOCTOR)), 1);
     assert.match(fake.stdout.text, /✗ HERMES_HOME: HERMES_HOME \S+ is a file, not a directory/);
     assert.match(fake.stdout.text, /auth\.json cannot exist while HERMES_HOME is not a directory/);
     assert.doesNotMatch(fake.stdout.text, /nobody has logged in/);

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import type { Context } from "../../lib/cli/context.ts";
+import type { DoctorDeps } from "../../lib/cli/doctor.ts";
 import { report } from "../../lib/cli/mod.ts";
 import { Output } from "../../lib/output.ts";
 import { Sink as Capture } from "./fake_context.ts";
@@ -83,3 +84,11 @@ export async function writeAuthJson(home: string, data: unknown): Promise<void> 
 export async function readAuthJson(home: string): Promise<any> {
   return JSON.parse(await Deno.readTextFile(join(home, "auth.json")));
 }
+
+/** doctor's probes on a local Linux machine where there is nothing to find: no session, port or tool. */
+export const QUIET_DOCTOR: DoctorDeps = {
+  session: () => ({ remote: false, kind: "local", canTunnel: false, reasons: [] }) as never,
+  probePort: (port) => Promise.resolve({ port, free: true, holders: [], hint: "" }),
+  which: () => Promise.resolve(null),
+  os: "linux",
+};

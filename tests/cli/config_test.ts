@@ -1,64 +1,8 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { configGet, configSet } from "../../lib/cli/config.ts";
-import type { Context } from "../../lib/cli/context.ts";
-import { report } from "../../lib/cli/mod.ts";
 import { isAuthError } from "../../lib/errors.ts";
-import { Output, type SyncWriter } from "../../lib/output.ts";
 import { configFilePath } from "../../lib/store/config.ts";
-
-/** An in-memory stream. */
-class Sink implements SyncWriter {
-  #chunks: Uint8Array[] = [];
-  writeSync(p: Uint8Array): number {
-    this.#chunks.push(p.slice());
-    return p.length;
-  }
-  get text(): string {
-    const decoder = new TextDecoder();
-    return this.#chunks.map((c) => decoder.decode(c)).join("");
-  }
-}
-
-interface Fake {
-  ctx: Context;
-  stdout: Sink;
-  stderr: Sink;
-}
-
-function fakeContext(home: string, json = false): Fake {
-  const stdout = new Sink();
-  const stderr = new Sink();
-  const env: Record<string, string> = { HERMES_HOME: home };
-  const ctx: Context = {
-    env: (name) => env[name],
-    out: new Output({ json, color: false, stdout, stderr }),
-    stdin: () => new ReadableStream<Uint8Array>({ start: (c) => c.close() }),
-    stdinIsTerminal: false,
-    fetch: () => Promise.reject(new Error("config commands must not use the network")),
-    now: () => new Date("2025-06-01T12:00:00Z"),
-    signal: new AbortController().signal,
-  };
-  return { ctx, stdout, stderr };
-}
-
-/** Run a command body the way lib/cli/mod.ts does: an AuthError becomes its exit code. */
-async function run(fake: Fake, body: (ctx: Context) => Promise<number>): Promise<number> {
-  try {
-    return await body(fake.ctx);
-  } catch (e) {
-    return report(fake.ctx.out, e, false);
-  }
-}
-
-async function withHome(fn: (home: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "hermes-cli-config-" });
-  try {
-    await fn(join(dir, "hermes"));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { fakeContext, run, withHome } from "./command_context.ts";
 
 async function seed(home: string, text: string): Promise<string> {
   await Deno.mkdir(home, { recursive: true, mode: 0o700 });
@@ -95,7 +39,7 @@ Deno.test("config set prints ✓ Set <key> to <value> in <path> and edits only t
 
 Deno.test("config set --json prints {key, value, path} with the typed value", async () => {
   await withHome(async (home) => {
-    const fake = fakeContext(home, true);
+    const fake = fakeContext(home, { json: true });
     assert.equal(
       await run(fake, (ctx) => configSet(ctx, "agent.max_turns", "90", { json: true })),
       0,
@@ -165,7 +109,7 @@ Deno.test("config get prints maps and sequences as YAML", async () => {
 Deno.test("config get --json prints {key, value}", async () => {
   await withHome(async (home) => {
     await seed(home, CONFIG);
-    const fake = fakeContext(home, true);
+    const fake = fakeContext(home, { json: true });
     assert.equal(await run(fake, (ctx) => configGet(ctx, "model", { json: true })), 0);
     assert.deepEqual(JSON.parse(fake.stdout.text), {
       key: "model",
@@ -183,7 +127,7 @@ Deno.test("config get of a key set but empty prints nothing and exits 0 (as gh d
       assert.equal(fake.stdout.text, "");
       assert.equal(fake.stderr.text, "");
     }
-    const fake = fakeContext(home, true);
+    const fake = fakeContext(home, { json: true });
     assert.equal(await run(fake, (ctx) => configGet(ctx, "terminal.env", { json: true })), 0);
     assert.deepEqual(JSON.parse(fake.stdout.text), { key: "terminal.env", value: null });
   });

@@ -7,13 +7,20 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type DoctorDeps, doctorWith } from "../../lib/cli/doctor.ts";
+import { doctorWith } from "../../lib/cli/doctor.ts";
 import { list } from "../../lib/cli/list.ts";
 import { logout } from "../../lib/cli/logout.ts";
 import { status } from "../../lib/cli/status.ts";
 import { configFilePath } from "../../lib/store/config.ts";
 import { pendingPath } from "../../lib/store/pending.ts";
-import { fakeContext, readAuthJson, run, withHome, writeAuthJson } from "./command_context.ts";
+import {
+  fakeContext,
+  QUIET_DOCTOR,
+  readAuthJson,
+  run,
+  withHome,
+  writeAuthJson,
+} from "./command_context.ts";
 import { poolStore } from "./pool_fixture.ts";
 
 const CONFIG = "model:\n  provider: xai-oauth\n  default: grok-4.3\n";
@@ -149,14 +156,8 @@ Deno.test("doctor counts only credentials and warns about the rest", async () =>
       providers: {},
       credential_pool: { "xai-oauth": [null, 1, "s", { id: "abc123", label: "x" }] },
     });
-    const deps: DoctorDeps = {
-      session: () => ({ remote: false, kind: "local", canTunnel: false, reasons: [] }) as never,
-      probePort: (port) => Promise.resolve({ port, free: true, holders: [], hint: "" }),
-      which: () => Promise.resolve(null),
-      os: "linux",
-    };
     const fake = fakeContext(home);
-    await run(fake, (ctx) => doctorWith(ctx, {}, deps));
+    await run(fake, (ctx) => doctorWith(ctx, {}, QUIET_DOCTOR));
     assert.match(fake.stdout.text, /0 provider logins, 1 pool credential\n/);
     assert.match(
       fake.stdout.text,

@@ -4,10 +4,10 @@
  * in silence — and does not hide the entries that are fine.
  */
 import assert from "node:assert/strict";
-import { type DoctorDeps, doctorWith } from "../../lib/cli/doctor.ts";
+import { doctorWith } from "../../lib/cli/doctor.ts";
 import { status } from "../../lib/cli/status.ts";
 import { configFilePath } from "../../lib/store/config.ts";
-import { fakeContext, run, withHome } from "./command_context.ts";
+import { fakeContext, QUIET_DOCTOR, run, withHome } from "./command_context.ts";
 
 const CONFIG = `# custom logins
 oauth_providers:
@@ -20,13 +20,6 @@ oauth_providers:
     redirect:
       port: 99999
 `;
-
-const DEPS: DoctorDeps = {
-  session: () => ({ remote: false, kind: "local", canTunnel: false, reasons: [] }) as never,
-  probePort: (port) => Promise.resolve({ port, free: true, holders: [], hint: "" }),
-  which: () => Promise.resolve(null),
-  os: "linux",
-};
 
 async function homeWith(home: string, config: string): Promise<void> {
   await Deno.mkdir(home, { recursive: true, mode: 0o700 });
@@ -91,7 +84,7 @@ Deno.test("doctor fails on an invalid custom provider, naming the line, although
   await withHome(async (home) => {
     await homeWith(home, CONFIG);
     const fake = fakeContext(home);
-    assert.equal(await run(fake, (ctx) => doctorWith(ctx, {}, DEPS)), 1);
+    assert.equal(await run(fake, (ctx) => doctorWith(ctx, {}, QUIET_DOCTOR)), 1);
     const out = fake.stdout.text;
     assert.match(out, /✓ config\.yaml: \S+ is valid YAML/);
     assert.match(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type AuthError, Exit, isAuthError } from "../../lib/errors.ts";
+import { Exit } from "../../lib/errors.ts";
 import {
   authorizationUrl,
   createLoginSecrets,
@@ -10,6 +10,7 @@ import { type ProviderServer, resolveServer } from "../../lib/oauth/server.ts";
 import { decodeJwt } from "../mock/jwt.ts";
 import { xai } from "../../lib/providers/xai.ts";
 import { type MockXai, type MockXaiOptions, startMockXai } from "../mock/xai_mock.ts";
+import { rejectsWith } from "../rejects.ts";
 
 const REDIRECT_URI = "http://127.0.0.1:56121/callback";
 
@@ -34,16 +35,6 @@ async function login(options: MockXaiOptions = {}): Promise<Login> {
     await mock.close();
     throw e;
   }
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(isAuthError(e, code), `expected AuthError ${code}, got ${e}`);
-    return e as AuthError;
-  }
-  assert.fail(`expected AuthError ${code}, but it resolved`);
 }
 
 /** `callback` with only these parameters kept, as a person may paste it. */

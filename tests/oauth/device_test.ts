@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { type AuthError, Exit, isAuthError } from "../../lib/errors.ts";
+import { Exit } from "../../lib/errors.ts";
 import { pollDeviceToken, startDeviceAuthorization } from "../../lib/oauth/device.ts";
 import { type ProviderServer, resolveServer } from "../../lib/oauth/server.ts";
 import { xai } from "../../lib/providers/xai.ts";
 import { type MockXai, type MockXaiOptions, startMockXai } from "../mock/xai_mock.ts";
+import { rejectsWith } from "../rejects.ts";
 
 function serverFor(mock: MockXai): Promise<ProviderServer> {
   return resolveServer(xai, {
@@ -39,16 +40,6 @@ async function setup(options: MockXaiOptions & { now: () => number }) {
     await mock.close();
     throw e;
   }
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(isAuthError(e, code), `expected AuthError ${code}, got ${e}`);
-    return e as AuthError;
-  }
-  assert.fail(`expected AuthError ${code}, but it resolved`);
 }
 
 Deno.test("device authorization asks for the provider's scopes and returns the user code", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type AuthError, Exit, isAuthError } from "../../lib/errors.ts";
+import { Exit } from "../../lib/errors.ts";
 import {
   type AccessTokenOptions,
   expired,
@@ -13,6 +13,7 @@ import { readLogin, type StoredToken } from "../../lib/store/credentials.ts";
 import { lockFilePath } from "../../lib/store/paths.ts";
 import { startMockXai } from "../mock/xai_mock.ts";
 import { seedLogin } from "../e2e/seed_login.ts";
+import { rejectsWith } from "../rejects.ts";
 
 type Json = Record<string, unknown>;
 
@@ -47,16 +48,6 @@ function options(home: string, issuer: string, extra: Partial<AccessTokenOptions
 
 async function readAuth(home: string): Promise<Json> {
   return JSON.parse(await Deno.readTextFile(join(home, "auth.json")));
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(isAuthError(e, code), `expected AuthError ${code}, got ${e}`);
-    return e as AuthError;
-  }
-  assert.fail(`expected AuthError ${code}, but it resolved`);
 }
 
 /** 30 s left of a 3600 s token: due for a refresh (skew 120 s), not yet expired. */

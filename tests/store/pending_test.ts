@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type AuthError, Exit, isAuthError } from "../../lib/errors.ts";
+import { Exit, isAuthError } from "../../lib/errors.ts";
 import {
   finishPending,
   type FinishPendingOptions,
@@ -8,6 +8,7 @@ import {
   pendingPath,
   savePending,
 } from "../../lib/store/pending.ts";
+import { rejectsWith } from "../rejects.ts";
 
 const posix = Deno.build.os !== "windows";
 const pendingModule = new URL("../../lib/store/pending.ts", import.meta.url).href;
@@ -51,16 +52,6 @@ function takePending(
 
 /** One minute after the login was saved. */
 const soon = () => new Date(CREATED.getTime() + 60_000);
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<AuthError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(isAuthError(e, code), `expected AuthError ${code}, got ${e}`);
-    return e as AuthError;
-  }
-  assert.fail(`expected AuthError ${code}, but it resolved`);
-}
 
 async function exists(path: string): Promise<boolean> {
   try {

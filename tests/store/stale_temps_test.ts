@@ -7,23 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type DoctorDeps, doctorWith } from "../../lib/cli/doctor.ts";
+import { doctorWith } from "../../lib/cli/doctor.ts";
 import { findStaleTemps } from "../../lib/store/atomic.ts";
 import { updateAuthFile } from "../../lib/store/auth_store.ts";
 import { configFilePath, updateConfig } from "../../lib/store/config.ts";
 import { pendingDir, type PendingLogin, savePending } from "../../lib/store/pending.ts";
-import { fakeContext, run } from "../cli/command_context.ts";
+import { fakeContext, QUIET_DOCTOR, run, withHome } from "../cli/command_context.ts";
 
 const STALE = /^\.auth\.json\.[0-9a-f]{16}\.tmp$/;
-
-async function withHome(fn: (home: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "hermes-stale-" });
-  try {
-    await fn(join(dir, "hermes"));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 async function names(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -139,14 +130,8 @@ Deno.test("doctor reports leftover temp files, ours and Hermes's, with their pat
     for (const path of [ours, pending, hermes]) {
       await Deno.writeTextFile(path, "{}", { mode: 0o600 });
     }
-    const deps: DoctorDeps = {
-      session: () => ({ remote: false, kind: "local", canTunnel: false, reasons: [] }) as never,
-      probePort: (port) => Promise.resolve({ port, free: true, holders: [], hint: "" }),
-      which: () => Promise.resolve(null),
-      os: "linux",
-    };
     const fake = fakeContext(home);
-    await run(fake, (ctx) => doctorWith(ctx, {}, deps));
+    await run(fake, (ctx) => doctorWith(ctx, {}, QUIET_DOCTOR));
     const out = fake.stdout.text;
     assert.match(
       out,
