@@ -13,7 +13,7 @@
 import { type AuthError, Exit } from "../errors.ts";
 import { type Output, printable } from "../output.ts";
 import type { ProviderSpec } from "../providers/types.ts";
-import { readAuthFile } from "../store/auth_store.ts";
+import { type AuthFile, readAuthFile } from "../store/auth_store.ts";
 import {
   accountOf,
   isUsable,
@@ -140,7 +140,7 @@ function brokenStatus(id: string, error: AuthError, line: number | null): Provid
 
 function providerStatus(
   provider: ProviderSpec,
-  data: Awaited<ReturnType<typeof readAuthFile>>["data"],
+  data: AuthFile,
   now: Date,
 ): ProviderStatus {
   const picked = pickCredential(data, provider, now);

@@ -9,7 +9,7 @@
  */
 import { AuthError, Exit } from "../errors.ts";
 import type { ProviderSpec } from "../providers/types.ts";
-import { readAuthFile } from "../store/auth_file.ts";
+import { type AuthFile, readAuthFile } from "../store/auth_file.ts";
 import {
   credentialOfRow,
   lastAuthError,
@@ -108,7 +108,7 @@ export async function readCredential(
 /** The credential of row `rowId`, or why it cannot give a token (exit 3). */
 function namedCredential(
   provider: ProviderSpec,
-  data: Awaited<ReturnType<typeof readAuthFile>>["data"],
+  data: AuthFile,
   rowId: string,
 ): Found {
   const named = credentialOfRow(data, provider, rowId);
