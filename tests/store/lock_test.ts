@@ -89,6 +89,23 @@ async function hasPython(): Promise<boolean> {
 }
 
 const python = posix && await hasPython();
+
+/**
+ * Whether Hermes's Python could take auth.lock now, trying it the way its
+ * `_auth_store_lock` does (LOCK_EX | LOCK_NB): "free" or "busy".
+ */
+async function hermesTakes(lockPath: string): Promise<string> {
+  const probe = `
+import fcntl, sys
+f = open(sys.argv[1], "a+")
+try:
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    print("free")
+except BlockingIOError:
+    print("busy")`;
+  const out = await new Deno.Command("python3", { args: ["-c", probe, lockPath] }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
 if (!python) {
   // deno-lint-ignore no-console
   console.log(
@@ -286,19 +303,7 @@ Deno.test(
   async () => {
     await withTempDir(async (dir) => {
       const lockPath = join(dir, "auth.lock");
-      // Hermes's own acquisition: LOCK_EX | LOCK_NB, as in _auth_store_lock.
-      const probe = `
-import fcntl, sys
-f = open(sys.argv[1], "a+")
-try:
-    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    print("free")
-except BlockingIOError:
-    print("busy")`;
-      const run = async () => {
-        const out = await new Deno.Command("python3", { args: ["-c", probe, lockPath] }).output();
-        return new TextDecoder().decode(out.stdout).trim();
-      };
+      const run = () => hermesTakes(lockPath);
       assert.equal(await withLock(lockPath, run), "busy");
       assert.equal(await run(), "free");
     });
@@ -416,18 +421,7 @@ Deno.test(
   async () => {
     await withTempDir(async (dir) => {
       const lockPath = join(dir, "auth.lock");
-      const probe = `
-import fcntl, sys
-f = open(sys.argv[1], "a+")
-try:
-    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    print("free")
-except BlockingIOError:
-    print("busy")`;
-      const run = async () => {
-        const out = await new Deno.Command("python3", { args: ["-c", probe, lockPath] }).output();
-        return new TextDecoder().decode(out.stdout).trim();
-      };
+      const run = () => hermesTakes(lockPath);
       const holder = Holder.deno(lockPath);
       await holder.waitFor("locked");
       const waiting = withLock(lockPath, () => Promise.resolve("fn"), { afterWait: run });
