@@ -17,6 +17,7 @@
 /** Modules loaded through {@link lazy}, relative to the repository root. */
 export const LAZY_MODULES: readonly string[] = [
   "lib/cli/tree.ts",
+  "lib/cli/when.ts",
   "lib/oauth/refresh.ts",
   "lib/oauth/refresh_grant.ts",
   "lib/oauth/refresh_locked.ts",

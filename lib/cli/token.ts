@@ -77,9 +77,10 @@ async function tokenFor(
   return await accessTokenFor(ctx, provider, { allowStale: true, seen });
 }
 
+/** When a stale token expires; only this warning needs lib/cli/when.ts, so it loads here. */
 async function untilText(expiresAt: Date | null, now: Date): Promise<string> {
   if (!expiresAt) return "at an unknown time";
-  const { durationText } = await import("./when.ts");
+  const { durationText } = await lazy<typeof import("./when.ts")>("./when.ts", import.meta.url);
   return `in ${durationText((expiresAt.getTime() - now.getTime()) / 1000)}`;
 }
 

@@ -4,7 +4,8 @@
  * command tree, and `token` — run by scripts before every API call — loads
  * neither the callback listener, the browser opener nor the model picker.
  * Read from Deno's own module graph (`deno info --json`), following static
- * imports only: those are what loading a module costs up front.
+ * imports and literal `import("./x.ts")` alike: `deno run` prepares both
+ * before it runs anything. Only lib/lazy.ts's computed specifiers stay out.
  */
 import assert from "node:assert/strict";
 
@@ -14,11 +15,11 @@ interface GraphModule {
   specifier: string;
   kind?: string;
   npmPackage?: string;
-  dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+  dependencies?: { code?: { specifier: string } }[];
 }
 
-/** Project-relative paths and npm package names statically reachable from `entries`. */
-async function staticallyLoaded(...entries: string[]): Promise<string[]> {
+/** Project-relative paths and npm package names `deno run` prepares up front for `entries`. */
+async function loadedUpFront(...entries: string[]): Promise<string[]> {
   const loaded = new Set<string>();
   for (const entry of entries) {
     const { stdout, stderr, success } = await new Deno.Command(Deno.execPath(), {
@@ -47,8 +48,9 @@ async function staticallyLoaded(...entries: string[]): Promise<string[]> {
       if (specifier.startsWith(ROOT.href)) loaded.add(specifier.slice(ROOT.href.length));
       else if (specifier.startsWith("node:")) loaded.add(specifier);
       for (const dep of module?.dependencies ?? []) {
-        // Type-only imports have no `code`; dynamic ones load when called.
-        if (dep.code && !dep.isDynamic) queue.push(dep.code.specifier);
+        // Type-only imports have no `code`. A literal dynamic import is in the graph, and Deno
+        // loads it up front like a static one (lib/lazy.ts).
+        if (dep.code) queue.push(dep.code.specifier);
       }
     }
   }
@@ -75,7 +77,7 @@ async function exists(path: URL): Promise<boolean> {
 }
 
 Deno.test("main.ts loads no command module but token's and no npm package up front (commander comes on demand)", async () => {
-  const loaded = await staticallyLoaded("main.ts");
+  const loaded = await loadedUpFront("main.ts");
   const commands = loaded.filter((p) => p.startsWith("lib/cli/"));
   // `token`, the hot path, is imported statically: a dynamic import costs a fresh process a graph
   // walk of its own (about 1 ms), and its modules are in the up-front graph either way.
@@ -88,7 +90,7 @@ Deno.test("main.ts loads no command module but token's and no npm package up fro
   assert.deepEqual(loaded.filter((p) => p.startsWith("npm:")), []);
   assert.deepEqual(loaded.filter(heavy), []);
   // The command tree itself is where commander comes in.
-  assert.ok((await staticallyLoaded("lib/cli/tree.ts")).includes("npm:commander"));
+  assert.ok((await loadedUpFront("lib/cli/tree.ts")).includes("npm:commander"));
 });
 
 const hasToken = await exists(new URL("lib/cli/token.ts", ROOT));
@@ -101,7 +103,7 @@ Deno.test({
   name: "token loads neither the listener, the browser opener nor the model picker",
   ignore: !hasToken,
   async fn() {
-    const loaded = await staticallyLoaded("main.ts", "lib/cli/token.ts");
+    const loaded = await loadedUpFront("main.ts", "lib/cli/token.ts");
     assert.ok(loaded.includes("lib/cli/token.ts"));
     assert.deepEqual(loaded.filter(heavy), []);
     // `token <provider>` skips the command tree (lib/cli/mod.ts fastToken).
@@ -114,13 +116,13 @@ Deno.test({
     "costs ~13 ms; see docs/performance.md)",
   ignore: !hasToken,
   async fn() {
-    const loaded = await staticallyLoaded("main.ts", "lib/cli/token.ts");
+    const loaded = await loadedUpFront("main.ts", "lib/cli/token.ts");
     assert.deepEqual(loaded.filter((p) => p.startsWith("node:") || p.startsWith("npm:")), []);
   },
 });
 
 Deno.test("the graph walk sees what add loads: the listener and the opener (so the checks above bite)", async () => {
-  const loaded = await staticallyLoaded("lib/cli/add.ts");
+  const loaded = await loadedUpFront("lib/cli/add.ts");
   assert.ok(loaded.some((p) => p.startsWith("lib/loopback/")), loaded.join("\n"));
   assert.ok(loaded.includes("lib/remote/browser.ts"));
 });
@@ -128,7 +130,7 @@ Deno.test("the graph walk sees what add loads: the listener and the opener (so t
 Deno.test("what a waiter of a refresh storm loads (lib/oauth/refresh.ts) brings the lock and no writer, grant or npm package", async () => {
   // The one process that makes the request loads the rest (lib/oauth/refresh_locked.ts); the
   // others wait for it and read its token, and each module they loaded cost all of them.
-  const waiter = await staticallyLoaded("lib/oauth/refresh.ts");
+  const waiter = await loadedUpFront("lib/oauth/refresh.ts");
   assert.ok(waiter.includes("lib/store/lock.ts"), waiter.join(", "));
   const writes = ["lib/store/auth_store.ts", "lib/store/credentials.ts", "lib/store/atomic.ts"];
   assert.deepEqual(
@@ -137,6 +139,6 @@ Deno.test("what a waiter of a refresh storm loads (lib/oauth/refresh.ts) brings 
   );
   assert.deepEqual(waiter.filter((p) => p.startsWith("npm:") || p.startsWith("node:")), []);
   // …and the refresh itself does load them, so the check above can fail.
-  const refresher = await staticallyLoaded("lib/oauth/refresh_locked.ts");
+  const refresher = await loadedUpFront("lib/oauth/refresh_locked.ts");
   assert.ok(writes.every((p) => refresher.includes(p)), refresher.join(", "));
 });
