@@ -38,7 +38,8 @@ const child = new Deno.Command(deno, {
   args: testArgs,
   stdout: "piped",
   stderr: "inherit",
-  env: { HERMES_HOME: scratchHome, NO_COLOR: "1" },
+  // No update check from the test processes or what they start: loopback only.
+  env: { HERMES_HOME: scratchHome, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
 }).spawn();
 
 // Stream the output through while keeping its tail to read the summary.

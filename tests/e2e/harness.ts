@@ -54,9 +54,13 @@ export function cliArgv(): string[] {
   return [Deno.execPath(), "run", "--quiet", ...cliPermissions(), MAIN];
 }
 
-/** A clean environment for the child, with `extra` on top. */
+/**
+ * A clean environment for the child, with `extra` on top. `DENO_NO_UPDATE_CHECK`: `deno run`
+ * would otherwise fetch its latest version from dl.deno.land in every child that lives 500 ms,
+ * and tests talk to loopback only (the compiled binary has no such check).
+ */
 export function childEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1" };
+  const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   for (const name of PASS_THROUGH) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
