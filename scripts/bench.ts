@@ -663,9 +663,8 @@ let envCache: Record<string, string> | undefined;
  * The children's environment. `DENO_NO_UPDATE_CHECK`: `deno run` fetches its latest version
  * from dl.deno.land in every process that lives 500 ms (cli/tools/upgrade.rs), and where that
  * fails, as here, it tries again in every such process. The compiled binary has no update
- * check, and a machine online does it once a day, so it is not `token`'s cost; left on, it
- * charged a storm about 150 ms of CPU (its waiters and the late starters live that long;
- * measured 2026-12-01, 575–580 ms of extra CPU against 425 ms).
+ * check, and the bench talks to loopback only. (Paired against it left on, 12 storms each, the
+ * storm's CPU ratio did not move: 1.147× off, 1.139× on.)
  */
 function baseEnv(): Record<string, string> {
   envCache ??= { ...Deno.env.toObject(), NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
@@ -778,8 +777,7 @@ ${where} (${LOAD_MARK}). Each process runs under the permissions baked into the 
 \`PERMISSIONS\`), from source with \`deno run\`: the compiled binary cannot be built on these
 machines (see the end). Deno's update check is off (\`DENO_NO_UPDATE_CHECK=1\`): \`deno run\`
 fetches its latest version in every process that lives 500 ms, and where that fails, as offline
-here, in every such process again; the binary has no update check. Left on, it would charge
-the processes that live that long, a storm's waiters (section 2), for work that is not theirs.
+here, in every such process again; the binary has no update check.
 
 How to read it: comparisons are **paired**. The commands of one table run in turn in the same
 loop, in a rotating order, so a machine that gets busier or quieter during the run moves every
