@@ -635,6 +635,15 @@ function x(ratio: number): string {
   return `${ratio.toFixed(2)}×`;
 }
 
+/** A ratio judged against a goal, with the digit that decides it (1.152× is over 1.15×). */
+function xg(ratio: number): string {
+  return `${ratio.toFixed(3)}×`;
+}
+
+function xgOrNa(ratio: number | null): string {
+  return ratio === null ? "n/a" : xg(ratio);
+}
+
 function xOrNa(ratio: number | null): string {
   return ratio === null ? "n/a" : x(ratio);
 }
@@ -827,14 +836,14 @@ deno task bench --only=storm    # one section (startup, profile, storm, files, l
           Math.round(spread(at(c).wall) * 100)
         } % | ${x(vsEmpty(c))} |`;
       summary.push(
-        `token / floor, one login: ${x(overFloor)} (goal ≤ ${GOALS.tokenOverFloor}×: ${
+        `token / floor, one login: ${xg(overFloor)} (goal ≤ ${GOALS.tokenOverFloor}×: ${
           verdict(overFloor, GOALS.tokenOverFloor).replaceAll("*", "")
         })`,
-        `token / floor, 1.1 MB: ${x(overFloorBig)} (goal ≤ ${GOALS.tokenOverFloor}×: ${
+        `token / floor, 1.1 MB: ${xg(overFloorBig)} (goal ≤ ${GOALS.tokenOverFloor}×: ${
           verdict(overFloorBig, GOALS.tokenOverFloor).replaceAll("*", "")
         })`,
-        `the same in the binary's form (not the binary) / floor: ${xOrNa(jsOverFloor)}, 1.1 MB ${
-          xOrNa(jsOverFloorBig)
+        `the same in the binary's form (not the binary) / floor: ${xgOrNa(jsOverFloor)}, 1.1 MB ${
+          xgOrNa(jsOverFloorBig)
         }`,
       );
       parts.push(`## 1. Start-up: \`token\` against the floor of its job
@@ -847,18 +856,20 @@ other providers (${(bigBytes / 1e6).toFixed(2)} MB).
 
 | goal | ratio (paired median) | |
 | --- | --- | --- |
-| \`token\` ≤ ${x(GOALS.tokenOverFloor)} the floor, one login | ${x(overFloor)} | ${
+| \`token\` ≤ ${x(GOALS.tokenOverFloor)} the floor, one login | ${xg(overFloor)} | ${
         verdict(overFloor, GOALS.tokenOverFloor)
       } |
-| \`token\` ≤ ${x(GOALS.tokenOverFloor)} the floor, 1.1 MB file | ${x(overFloorBig)} | ${
+| \`token\` ≤ ${x(GOALS.tokenOverFloor)} the floor, 1.1 MB file | ${xg(overFloorBig)} | ${
         verdict(overFloorBig, GOALS.tokenOverFloor)
       } |
-| the same in the binary's form, one login (see below; not the binary) | ${xOrNa(jsOverFloor)} | ${
+| \`token\` in the binary's form ≤ ${
+        x(GOALS.tokenOverFloor)
+      } the floor, one login (a stand-in: see below) | ${xgOrNa(jsOverFloor)} | ${
         verdict(jsOverFloor, GOALS.tokenOverFloor)
       } |
-| the same in the binary's form, 1.1 MB file | ${xOrNa(jsOverFloorBig)} | ${
-        verdict(jsOverFloorBig, GOALS.tokenOverFloor)
-      } |
+| \`token\` in the binary's form ≤ ${x(GOALS.tokenOverFloor)} the floor, 1.1 MB file | ${
+        xgOrNa(jsOverFloorBig)
+      } | ${verdict(jsOverFloorBig, GOALS.tokenOverFloor)} |
 | \`token\` ≤ 1.5× an empty script (issue 4) | ${x(vsEmpty(startup.token))} | ${
         verdict(vsEmpty(startup.token), 1.5)
       } |
@@ -965,10 +976,10 @@ of a big pool, and loads no lock, writer or refresh code until a refresh is due.
         : null;
       const ok = r.storm.every((b) => b.refreshes === 1 && b.failures === 0 && b.distinct === 1);
       summary.push(
-        `storm / valid wall time: ${x(wall)} (goal ≤ ${GOALS.stormWall}×: ${
+        `storm / valid wall time: ${xg(wall)} (goal ≤ ${GOALS.stormWall}×: ${
           verdict(wall, GOALS.stormWall).replaceAll("*", "")
         })`,
-        `storm / valid CPU: ${cpu === null ? "n/a" : x(cpu)} (goal ≤ ${GOALS.stormCpu}×: ${
+        `storm / valid CPU: ${cpu === null ? "n/a" : xg(cpu)} (goal ≤ ${GOALS.stormCpu}×: ${
           verdict(cpu, GOALS.stormCpu).replaceAll("*", "")
         })`,
         `storm correctness: ${ok ? "one refresh, no failure, one token in every round" : "FAILED"}`,
@@ -987,10 +998,10 @@ goes first.
 
 | goal | paired median | |
 | --- | --- | --- |
-| storm wall time ≤ ${x(GOALS.stormWall)} the valid calls | ${x(wall)} | ${
+| storm wall time ≤ ${x(GOALS.stormWall)} the valid calls | ${xg(wall)} | ${
         verdict(wall, GOALS.stormWall)
       } |
-| storm CPU ≤ ${x(GOALS.stormCpu)} the valid calls | ${cpu === null ? "n/a" : x(cpu)} | ${
+| storm CPU ≤ ${x(GOALS.stormCpu)} the valid calls | ${cpu === null ? "n/a" : xg(cpu)} | ${
         verdict(cpu, GOALS.stormCpu)
       } |
 | exactly one refresh, no failure, one token, every round | ${ok ? "yes" : "no"} | ${
