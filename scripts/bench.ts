@@ -294,18 +294,19 @@ async function profile(c: Command, runs: number): Promise<[string, number][]> {
 
 // ---------------------------------------------------------------- the binary's form
 
+/** Files under the directory `dir` whose names end with `ext`, at any depth. */
+async function* filesUnder(dir: string, ext: string): AsyncGenerator<string> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) yield* filesUnder(path, ext);
+    else if (entry.name.endsWith(ext)) yield path;
+  }
+}
+
 /** main.ts and every module under lib/, relative to the repository root. */
 async function programModules(): Promise<string[]> {
-  const found = ["main.ts"];
-  const walk = async (dir: string) => {
-    for await (const entry of Deno.readDir(`${ROOT}${dir}`)) {
-      const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory) await walk(path);
-      else if (entry.name.endsWith(".ts")) found.push(path);
-    }
-  };
-  await walk("lib");
-  return found.sort();
+  const lib = await Array.fromAsync(filesUnder(`${ROOT}lib`, ".ts"));
+  return ["main.ts", ...lib.map((path) => path.slice(ROOT.length))].sort();
 }
 
 /**
@@ -334,17 +335,10 @@ async function transpiledTree(work: string): Promise<{ main: string } | { failed
   if (!built.success) {
     return { failed: new TextDecoder().decode(built.stderr).trim().split("\n")[0] };
   }
-  const walk = async (at: string) => {
-    for await (const entry of Deno.readDir(at)) {
-      const path = `${at}/${entry.name}`;
-      if (entry.isDirectory) await walk(path);
-      else if (entry.name.endsWith(".js")) {
-        const text = await Deno.readTextFile(path);
-        await Deno.writeTextFile(path, text.replace(/"(\.\.?\/[^"\n]*)\.ts"/g, '"$1.js"'));
-      }
-    }
-  };
-  await walk(dir);
+  for await (const path of filesUnder(dir, ".js")) {
+    const text = await Deno.readTextFile(path);
+    await Deno.writeTextFile(path, text.replace(/"(\.\.?\/[^"\n]*)\.ts"/g, '"$1.js"'));
+  }
   // What the modules import besides modules: the version and the guides.
   await Deno.copyFile(`${ROOT}deno.json`, `${dir}/deno.json`);
   for (const docs of ["docs/guides", "docs/reference"]) {
