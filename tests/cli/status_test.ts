@@ -57,7 +57,7 @@ Deno.test("a dead login shows the last error, when, and the fix; exit 3", async 
   assert.equal(lines[0], "⚠ xai-oauth  not logged in: the login is no longer valid · active");
   assert.match(
     lines[1],
-    /^ {4}last error \d\d:\d\d \(\d+ s ago\): .*rejected the stored refresh token: HTTP 400 invalid_grant/,
+    /^ {4}last error (?:yesterday )?\d\d:\d\d \(\d+ s ago\): .*rejected the stored refresh token: HTTP 400 invalid_grant/,
   );
   assert.equal(lines[2], "    → run `hermes-auth add xai-oauth` again");
 });
