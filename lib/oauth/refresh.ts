@@ -41,8 +41,6 @@ import {
   readCredential,
   refreshDue,
 } from "./access_token.ts";
-
-export { type AccessToken, expired, refreshDue } from "./access_token.ts";
 import { type LockWait, withLock } from "../store/lock.ts";
 import { lockFilePath } from "../store/paths.ts";
 

@@ -88,11 +88,11 @@ export function parseAuthFile(text: string): AuthFile {
   } catch (cause) {
     throw corrupt("auth.json is not valid JSON.", cause);
   }
-  if (!isObject(value)) throw corrupt("auth.json does not hold a JSON object.");
-  if ("providers" in value && !isObject(value.providers)) {
+  if (!isRecord(value)) throw corrupt("auth.json does not hold a JSON object.");
+  if ("providers" in value && !isRecord(value.providers)) {
     throw corrupt("auth.json `providers` is not an object.");
   }
-  if ("credential_pool" in value && !isObject(value.credential_pool)) {
+  if ("credential_pool" in value && !isRecord(value.credential_pool)) {
     throw corrupt("auth.json `credential_pool` is not an object.");
   }
   const data = value as Partial<AuthFile>;
@@ -108,10 +108,10 @@ export function parseAuthFile(text: string): AuthFile {
  */
 export function strayPoolEntries(data: AuthFile, providerId: string): number {
   const pool = data.credential_pool;
-  if (!isObject(pool) || !(providerId in pool)) return 0;
+  if (!isRecord(pool) || !(providerId in pool)) return 0;
   const rows: unknown = pool[providerId];
   if (!Array.isArray(rows)) return 1;
-  return rows.filter((row) => !isObject(row)).length;
+  return rows.filter((row) => !isRecord(row)).length;
 }
 
 /** Render a store as written to disk: 2-space JSON and a trailing newline. */
@@ -210,6 +210,7 @@ function corrupt(message: string, cause?: unknown): AuthFileError {
   });
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/** A JSON object: not null, not an array. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

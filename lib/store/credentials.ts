@@ -41,7 +41,7 @@
  */
 
 import type { ProviderSpec } from "../providers/types.ts";
-import type { AuthFile, PoolRow } from "./auth_file.ts";
+import { type AuthFile, isRecord, type PoolRow } from "./auth_file.ts";
 import {
   type AccountIdentity,
   accountName,
@@ -57,7 +57,6 @@ import {
   type CredentialRef,
   earliest,
   flatOrNested,
-  isRecord,
   jwtExpiry,
   mirrorsState,
   type PickedCredential,

@@ -40,7 +40,8 @@ import type { AuthFile, PoolRow } from "./auth_store.ts";
 import { isMirrorSource, isUsable, pickCredential, rowAccount } from "./credentials.ts";
 import { accountName } from "./identity.ts";
 import type { ProviderSpec } from "../providers/types.ts";
-import { isRecord, poolRows } from "./stored_login.ts";
+import { isRecord } from "./auth_file.ts";
+import { poolRows } from "./stored_login.ts";
 import { parseTimestamp } from "./timestamps.ts";
 
 // The rows in priority order: the one order that `pickCredential` walks and `list` numbers.

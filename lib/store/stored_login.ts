@@ -10,7 +10,7 @@
  */
 
 import type { ProviderSpec } from "../providers/types.ts";
-import type { AuthFile, PoolRow } from "./auth_file.ts";
+import { type AuthFile, isRecord, type PoolRow } from "./auth_file.ts";
 import { decodeJwtClaims } from "./identity.ts";
 import { parseTimestamp } from "./timestamps.ts";
 
@@ -340,10 +340,6 @@ export function jwtExpiry(token: string): Date | null {
 
 export function text(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 export function asRecord(value: unknown): Record<string, unknown> {

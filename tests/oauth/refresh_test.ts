@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Exit } from "../../lib/errors.ts";
-import {
-  type AccessTokenOptions,
-  expired,
-  getAccessToken,
-  refreshDue,
-} from "../../lib/oauth/refresh.ts";
-import { readCredential } from "../../lib/oauth/access_token.ts";
+import { type AccessTokenOptions, getAccessToken } from "../../lib/oauth/refresh.ts";
+import { expired, readCredential, refreshDue } from "../../lib/oauth/access_token.ts";
 import { xai } from "../../lib/providers/xai.ts";
 import { readLogin, type StoredToken } from "../../lib/store/credentials.ts";
 import { lockFilePath } from "../../lib/store/paths.ts";
