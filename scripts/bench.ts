@@ -897,8 +897,9 @@ ${list.map(row).join("\n")}
         xOrNa(jsOverFloorBig)
       } on the 1.1 MB file), against ${x(overFloor)} (${
         x(overFloorBig)
-      }) from source: the rest is what \`deno run\` pays to load TypeScript from source (its emit
-  cache hands each module to V8 with an inline source map). One file (\`deno bundle main.ts\`${
+      }) from source: the rest is what \`deno run\` pays to load TypeScript from source (reading each
+  source and checking it against Deno's emit cache; not the emit's inline source map: see the
+  hand-written section at the end). One file (\`deno bundle main.ts\`${
         bundle.success
           ? ""
           : `, which failed here: ${new TextDecoder().decode(bundle.stderr).trim().split("\n")[0]}`
