@@ -19,7 +19,6 @@ export const LAZY_MODULES: readonly string[] = [
   "lib/cli/tree.ts",
   "lib/cli/when.ts",
   "lib/oauth/refresh.ts",
-  "lib/oauth/refresh_grant.ts",
   "lib/oauth/refresh_locked.ts",
   "lib/providers/custom.ts",
   "lib/store/fs_errors.ts",

@@ -8,12 +8,12 @@
  * @module
  */
 import { AuthError, Exit } from "../errors.ts";
-import { lazy } from "../lazy.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { updateAuthFile } from "../store/auth_store.ts";
 import { applyRefresh, markLoginDead } from "../store/credentials.ts";
 import type { HeldLock } from "../store/lock.ts";
 import { type AccessToken, type Found, handOut } from "./access_token.ts";
+import { RefreshFailure, refreshServer, refreshWithRetry } from "./refresh_grant.ts";
 import type { AccessTokenOptions } from "./refresh.ts";
 import type { TokenSet } from "./tokens.ts";
 
@@ -40,11 +40,7 @@ export async function refreshLocked(
       { exit: Exit.LOGIN_REQUIRED, fix: `run \`hermes-auth add ${provider.id}\` to log in again` },
     );
   }
-  const grant = await lazy<typeof import("./refresh_grant.ts")>(
-    "./refresh_grant.ts",
-    import.meta.url,
-  );
-  const server = await grant.refreshServer(provider, found.login, {
+  const server = await refreshServer(provider, found.login, {
     env: options.env,
     fetch: options.fetch,
     issuer: found.issuer(),
@@ -52,13 +48,13 @@ export async function refreshLocked(
   });
   let tokens: TokenSet;
   try {
-    tokens = await grant.refreshWithRetry(server, refreshToken, {
+    tokens = await refreshWithRetry(server, refreshToken, {
       signal: options.signal,
       sleep: options.sleep,
       retryDelaysMs: options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
     });
   } catch (e) {
-    if (e instanceof grant.RefreshFailure && e.dead) {
+    if (e instanceof RefreshFailure && e.dead) {
       await updateAuthFile(options.home, (data) =>
         markLoginDead(data, {
           provider,
@@ -69,7 +65,7 @@ export async function refreshLocked(
           now: now(),
         }), { now, lock });
     }
-    throw e instanceof grant.RefreshFailure ? e.error : e;
+    throw e instanceof RefreshFailure ? e.error : e;
   }
   const stored = await updateAuthFile(options.home, (data) =>
     applyRefresh(data, {
