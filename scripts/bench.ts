@@ -59,6 +59,8 @@ const RUNS = flags.quick ? 10 : 40;
 const WARMUP = 3;
 const STORM_ROUNDS = flags.quick ? 3 : 20;
 const STORM_N = 50;
+/** Rounds of the same storm in the binary's form (a stand-in, see section 1). */
+const STORM_FORM_ROUNDS = flags.quick ? 2 : 10;
 const only = new Set((flags.only ?? SECTIONS.join(",")).split(",") as Section[]);
 /** A partial run prints only: docs/performance.md is always one whole run. */
 const write = !flags["no-write"] && flags.only === undefined;
@@ -362,10 +364,16 @@ interface Burst {
   distinct: number;
 }
 
-/** One `token xai-oauth` process under the binary's permissions, its output collected. */
-function tokenProcess(env: Record<string, string>): Promise<Deno.CommandOutput> {
+/**
+ * One `token xai-oauth` process under the binary's permissions, its output collected. `program`:
+ * what `deno run` is given before the command line, main.ts by default.
+ */
+function tokenProcess(
+  env: Record<string, string>,
+  program: readonly string[] = [MAIN],
+): Promise<Deno.CommandOutput> {
   return new Deno.Command(DENO, {
-    args: [...RUN, MAIN, "token", "xai-oauth"],
+    args: [...RUN, ...program, "token", "xai-oauth"],
     env,
     stdout: "piped",
     stderr: "piped",
@@ -379,6 +387,7 @@ async function burst(
   mock: Awaited<ReturnType<typeof startMockXai>>,
   n: number,
   expiring: boolean,
+  program?: readonly string[],
 ): Promise<Burst> {
   const home = await freshHome(work, name);
   await seedLogin(home, mock, { ageSeconds: expiring ? 3570 : 0 });
@@ -386,7 +395,7 @@ async function burst(
   const refreshesBefore = mock.stats.refreshes;
   const cpuBefore = childCpuMs();
   const start = performance.now();
-  const results = await Promise.all(Array.from({ length: n }, () => tokenProcess(env)));
+  const results = await Promise.all(Array.from({ length: n }, () => tokenProcess(env, program)));
   const wallMs = performance.now() - start;
   const cpuAfter = childCpuMs();
   const stored = await storedAccessToken(home);
@@ -403,6 +412,8 @@ async function burst(
 interface StormResult {
   valid: Burst[];
   storm: Burst[];
+  /** The same pairing with the program in the binary's form (section 1), when it was built. */
+  binaryForm: { valid: Burst[]; storm: Burst[] } | null;
   /** CPU of one refreshing `token` minus one on a valid token, ms, median over rounds. */
   oneRefreshCpuMs: number | null;
   /**
@@ -451,21 +462,41 @@ async function loneWaiter(
   return cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
 }
 
-async function storms(work: string): Promise<StormResult> {
-  await using mock = await startMockXai();
+/**
+ * `rounds` paired rounds of a storm and of as many calls on a valid token, alternating which goes
+ * first so that neither always follows the other.
+ */
+async function pairedStorms(
+  work: string,
+  label: string,
+  mock: Awaited<ReturnType<typeof startMockXai>>,
+  rounds: number,
+  program?: readonly string[],
+): Promise<{ valid: Burst[]; storm: Burst[] }> {
   const valid: Burst[] = [];
   const storm: Burst[] = [];
-  for (let round = 0; round < STORM_ROUNDS; round++) {
-    console.error(`bench:   storm round ${round + 1}/${STORM_ROUNDS}`);
-    // Alternate which goes first, so neither always follows the other.
+  for (let round = 0; round < rounds; round++) {
+    console.error(`bench:   ${label} round ${round + 1}/${rounds}`);
+    const name = `${label.replaceAll(" ", "-")}-${round}`;
+    const stormy = () => burst(work, `${name}-storm`, mock, STORM_N, true, program);
+    const steady = () => burst(work, `${name}-valid`, mock, STORM_N, false, program);
     if (round % 2) {
-      storm.push(await burst(work, `storm-${round}`, mock, STORM_N, true));
-      valid.push(await burst(work, `valid-${round}`, mock, STORM_N, false));
+      storm.push(await stormy());
+      valid.push(await steady());
     } else {
-      valid.push(await burst(work, `valid-${round}`, mock, STORM_N, false));
-      storm.push(await burst(work, `storm-${round}`, mock, STORM_N, true));
+      valid.push(await steady());
+      storm.push(await stormy());
     }
   }
+  return { valid, storm };
+}
+
+async function storms(work: string, jsProgram: readonly string[] | null): Promise<StormResult> {
+  await using mock = await startMockXai();
+  const { valid, storm } = await pairedStorms(work, "storm", mock, STORM_ROUNDS);
+  const binaryForm = jsProgram
+    ? await pairedStorms(work, "binary's form storm", mock, STORM_FORM_ROUNDS, jsProgram)
+    : null;
   // What the one refresh and one waiter cost on their own, each against a lone valid call.
   const extra: number[] = [];
   const waiting: number[] = [];
@@ -480,6 +511,7 @@ async function storms(work: string): Promise<StormResult> {
   return {
     valid,
     storm,
+    binaryForm,
     oneRefreshCpuMs: extra.length ? median(extra) : null,
     oneWaiterCpuMs: waiting.length ? waiting.reduce((a, b) => a + b, 0) / waiting.length : null,
   };
@@ -960,16 +992,22 @@ of a big pool, and loads no lock, writer or refresh code until a refresh is due.
     // 2. Refresh storm.
     if (only.has("storm")) {
       console.error(`bench: 2 refresh storm, ${STORM_ROUNDS} paired rounds of ${STORM_N}`);
-      const r = await storms(work);
-      const wall = pairedRatio(r.storm.map((b) => b.wallMs), r.valid.map((b) => b.wallMs));
-      const cpuKnown = r.storm.every((b) => b.cpuMs !== null);
-      const cpu = cpuKnown
-        ? pairedRatio(r.storm.map((b) => b.cpuMs!), r.valid.map((b) => b.cpuMs!))
-        : null;
-      const extraCpu = cpuKnown
-        ? median(r.storm.map((b, i) => b.cpuMs! - r.valid[i].cpuMs!))
-        : null;
-      const ok = r.storm.every((b) => b.refreshes === 1 && b.failures === 0 && b.distinct === 1);
+      const r = await storms(
+        work,
+        "main" in plainJs ? ["--config", `${ROOT}deno.json`, plainJs.main] : null,
+      );
+      const ratios = ({ storm, valid }: { storm: Burst[]; valid: Burst[] }) => {
+        const known = [...storm, ...valid].every((b) => b.cpuMs !== null);
+        return {
+          wall: pairedRatio(storm.map((b) => b.wallMs), valid.map((b) => b.wallMs)),
+          cpu: known ? pairedRatio(storm.map((b) => b.cpuMs!), valid.map((b) => b.cpuMs!)) : null,
+          extraCpu: known ? median(storm.map((b, i) => b.cpuMs! - valid[i].cpuMs!)) : null,
+        };
+      };
+      const { wall, cpu, extraCpu } = ratios(r);
+      const form = r.binaryForm && ratios(r.binaryForm);
+      const ok = [...r.storm, ...(r.binaryForm?.storm ?? [])]
+        .every((b) => b.refreshes === 1 && b.failures === 0 && b.distinct === 1);
       summary.push(
         `storm / valid wall time: ${xg(wall)} (goal ≤ ${GOALS.stormWall}×: ${
           verdict(wall, GOALS.stormWall).replaceAll("*", "")
@@ -977,6 +1015,9 @@ of a big pool, and loads no lock, writer or refresh code until a refresh is due.
         `storm / valid CPU: ${cpu === null ? "n/a" : xg(cpu)} (goal ≤ ${GOALS.stormCpu}×: ${
           verdict(cpu, GOALS.stormCpu).replaceAll("*", "")
         })`,
+        `the same in the binary's form (not the binary): wall ${xgOrNa(form?.wall ?? null)}, CPU ${
+          xgOrNa(form?.cpu ?? null)
+        }`,
         `storm correctness: ${ok ? "one refresh, no failure, one token in every round" : "FAILED"}`,
       );
       const burstRow = (label: string, b: Burst, i: number) =>
@@ -999,9 +1040,25 @@ goes first.
 | storm CPU ≤ ${x(GOALS.stormCpu)} the valid calls | ${cpu === null ? "n/a" : xg(cpu)} | ${
         verdict(cpu, GOALS.stormCpu)
       } |
+| storm wall time in the binary's form ≤ ${x(GOALS.stormWall)} its valid calls (a stand-in) | ${
+        xgOrNa(form?.wall ?? null)
+      } | ${verdict(form?.wall ?? null, GOALS.stormWall)} |
+| storm CPU in the binary's form ≤ ${x(GOALS.stormCpu)} its valid calls | ${
+        xgOrNa(form?.cpu ?? null)
+      } | ${verdict(form?.cpu ?? null, GOALS.stormCpu)} |
 | exactly one refresh, no failure, one token, every round | ${ok ? "yes" : "no"} | ${
         ok ? "**met**" : "**not met**"
       } |
+
+The binary's form is section 1's: the same modules as JavaScript, one file each, run by
+\`deno run\`; ${
+        r.binaryForm
+          ? `${STORM_FORM_ROUNDS} more paired rounds, each storm against as many valid calls in that ` +
+            `form, its extra CPU ${
+              form && form.extraCpu !== null ? `${ms(form.extraCpu)} ms` : "n/a"
+            }`
+          : "not built in this run"
+      }.
 
 The storm's CPU beyond the valid calls is ${
         extraCpu === null ? "n/a" : `${ms(extraCpu)} ms`
