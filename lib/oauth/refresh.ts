@@ -30,7 +30,7 @@
  * @module
  */
 import { AuthError } from "../errors.ts";
-import { lazy } from "../lazy.ts";
+import { lazy, preloadPackage } from "../lazy.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { readAuthFile } from "../store/auth_file.ts";
 import {
@@ -144,7 +144,9 @@ export async function getAccessToken(
     return await withLock(lockFilePath(options.home), async (lock) => {
       const done = await settled();
       if (done) return done;
-      // Only the one process that is to make the request loads the grant and the writer.
+      // Only the one process that is to make the request loads the grant and the writer, and
+      // oauth4webapi first, from Deno's code cache (lib/lazy.ts preloadPackage).
+      await preloadPackage("oauth4webapi");
       const { refreshLocked } = await lazy<typeof import("./refresh_locked.ts")>(
         "./refresh_locked.ts",
         import.meta.url,

@@ -1,0 +1,47 @@
+/**
+ * The refreshing `token` takes oauth4webapi from Deno's code cache. Without
+ * lib/lazy.ts `preloadPackage`, `deno run` compiles the package afresh in every
+ * refresh and writes its cache again, because a package reached through a
+ * dynamic import is looked up under its `npm:` specifier and stored under its
+ * file. Read from Deno's own debug log, whose two code cache lines Deno's
+ * tests rely on too. Not for the compiled binary, which keeps no such cache.
+ */
+import assert from "node:assert/strict";
+import { startMockXai } from "../mock/xai_mock.ts";
+import { childEnv, cliPermissions, tempHome } from "./harness.ts";
+import { seedLogin } from "./seed_login.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const PACKAGE = /oauth4webapi\/[^/]+\/build\/index\.js/;
+
+/** One refreshing `token` under `deno run -Ldebug`: its code cache log lines about oauth4webapi. */
+async function refreshOnce(issuer: string, home: string): Promise<string[]> {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-Ldebug", ...cliPermissions(), MAIN, "token", "xai-oauth"],
+    env: childEnv({ HERMES_HOME: home, HERMES_XAI_ISSUER: issuer }),
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(stderr);
+  assert.equal(code, 0, log.split("\n").filter((l) => !l.startsWith("DEBUG")).join("\n"));
+  return log.split("\n").filter((line) => /V8 code cache/.test(line) && PACKAGE.test(line));
+}
+
+Deno.test({
+  name:
+    "a refreshing `token` takes oauth4webapi from Deno's code cache and does not write it again",
+  ignore: Deno.env.get("HERMES_AUTH_BIN") !== undefined,
+  async fn() {
+    await using mock = await startMockXai();
+    await using first = await tempHome();
+    await using second = await tempHome();
+    await seedLogin(first.path, mock, { ageSeconds: 3570 });
+    await seedLogin(second.path, mock, { ageSeconds: 3570 });
+    const refreshes = mock.stats.refreshes;
+    await refreshOnce(mock.issuer, first.path); // fills the cache if nothing has yet
+    const lines = await refreshOnce(mock.issuer, second.path);
+    assert.equal(mock.stats.refreshes - refreshes, 2, "both processes refreshed");
+    assert.ok(lines.some((l) => /code cache hit/.test(l)), `no cache hit:\n${lines.join("\n")}`);
+    assert.deepEqual(lines.filter((l) => /Updating V8 code cache/.test(l)), []);
+  },
+});
