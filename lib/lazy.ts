@@ -40,13 +40,13 @@ export function lazy<T>(specifier: string, base: string): Promise<T> {
  *
  * Why: `deno run` (2.9.6) never takes an npm package reached through a dynamic import from its
  * code cache. It looks the cache up under the `npm:` specifier that resolution keeps on that
- * path and stores it under the file the specifier resolves to, so the two never meet, and every
- * such load compiles the package afresh and writes its cache again, into the
- * SQLite journal under `$DENO_DIR` that every Deno process on the machine then reads back at
- * start (docs/performance.md, fifth round). Imported by its file URL the package is served from
- * the cache, and the static import that follows finds it in the module map: one instance
- * (tests/lazy_test.ts). For oauth4webapi that is about 4 ms of CPU and a 31 KB write less in
- * the one process of a refresh storm that holds auth.lock while the others wait.
+ * path and stores it under the file the specifier resolves to, so the two never meet: every such
+ * load compiles the package afresh and writes its cache again, into the SQLite journal under
+ * `$DENO_DIR` that every Deno process on the machine then reads back at start (docs/performance.md,
+ * fifth round). Imported by its file URL, the package is served from the cache, and the static
+ * import that follows finds it in the module map: one instance (tests/lazy_test.ts). For
+ * oauth4webapi that is about 4 ms of CPU and a 31 KB write less in the one process of a refresh
+ * storm that holds auth.lock while the others wait.
  *
  * Best effort: if the package cannot be loaded this way, the static import loads it as usual
  * and reports a real failure.

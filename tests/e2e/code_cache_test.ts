@@ -4,7 +4,8 @@
  * refresh and writes its cache again, because a package reached through a
  * dynamic import is looked up under its `npm:` specifier and stored under its
  * file. Read from Deno's own debug log, whose two code cache lines Deno's
- * tests rely on too. Not for the compiled binary, which keeps no such cache.
+ * tests rely on too. Not for the compiled binary, which loads nothing from
+ * `$DENO_DIR`.
  */
 import assert from "node:assert/strict";
 import { startMockXai } from "../mock/xai_mock.ts";
