@@ -64,8 +64,12 @@ export function processContext(options: GlobalOptions, signal: AbortSignal): Con
 
 /** The options with which a command's waits for auth.lock stay interruptible and visible. */
 export interface LockWaitOptions {
-  /** Ctrl-C ends a wait (exit 130). */
-  signal: AbortSignal;
+  /**
+   * Ctrl-C ends a wait (exit 130). The run's signal is asked for only when a
+   * wait lasts until its notice: asking installs the Ctrl-C listener, which a
+   * short wait (a refresh storm's) does without (lib/store/lock.ts Interrupt).
+   */
+  signal: () => AbortSignal;
   /** A wait that lasts about a second says, once, that another process holds the lock. */
   onLockWait: (wait: LockWait) => void;
 }
@@ -76,7 +80,7 @@ const noticed = new WeakSet<Output>();
 /** Options for the store calls of a command run that may wait for auth.lock. */
 export function lockWaitOptions(ctx: Context): LockWaitOptions {
   return {
-    signal: ctx.signal,
+    signal: () => ctx.signal,
     onLockWait: ({ path, timeoutMs }) => {
       if (noticed.has(ctx.out)) return;
       noticed.add(ctx.out);

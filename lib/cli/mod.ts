@@ -89,8 +89,9 @@ export async function run(
   let listening = false;
   const ctx = makeContext(globals, controller.signal);
   // Ctrl-C is caught only once a command looks at the signal, that is when it may wait (a
-  // login, a lock, a refresh); until then the default, ending the process, is right. A fresh
-  // `token` never looks, and saves the listener's cost.
+  // login, a refresh's request, a lock wait that lasts until its notice); until then the
+  // default, ending the process, is right. A fresh `token` never looks, nor does a waiter of a
+  // refresh storm, and each saves the listener's cost.
   Object.defineProperty(ctx, "signal", {
     configurable: true,
     enumerable: true,

@@ -41,7 +41,7 @@ import {
   readCredential,
   refreshDue,
 } from "./access_token.ts";
-import { type LockWait, withLock } from "../store/lock.ts";
+import { type Interrupt, type LockWait, withLock } from "../store/lock.ts";
 import { lockFilePath } from "../store/paths.ts";
 
 /** Waits `ms` milliseconds; resolves early when `signal` aborts. */
@@ -55,8 +55,12 @@ export interface AccessTokenOptions {
   fetch?: typeof fetch;
   /** Clock; default the real one. */
   now?: () => Date;
-  /** Aborting it (Ctrl-C) stops a refresh: AuthError `interrupted`, exit 130. */
-  signal?: AbortSignal;
+  /**
+   * Aborting it (Ctrl-C) stops a refresh: AuthError `interrupted`, exit 130.
+   * A function is asked for its signal when a lock wait reaches its notice or
+   * the request starts, not before (lib/store/lock.ts Interrupt).
+   */
+  signal?: Interrupt;
   /** How to wait between attempts; tests pass one that does not really wait. */
   sleep?: Sleep;
   /** Waits before each retry; its length is the number of retries. Default 500 ms, 1 s. */

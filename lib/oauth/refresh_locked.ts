@@ -11,7 +11,7 @@ import { AuthError, Exit } from "../errors.ts";
 import type { ProviderSpec } from "../providers/types.ts";
 import { updateAuthFile } from "../store/auth_store.ts";
 import { applyRefresh, markLoginDead } from "../store/credentials.ts";
-import type { HeldLock } from "../store/lock.ts";
+import { type HeldLock, signalOf } from "../store/lock.ts";
 import { type AccessToken, type Found, handOut } from "./access_token.ts";
 import { RefreshFailure, refreshServer, refreshWithRetry } from "./refresh_grant.ts";
 import type { AccessTokenOptions } from "./refresh.ts";
@@ -49,7 +49,7 @@ export async function refreshLocked(
   let tokens: TokenSet;
   try {
     tokens = await refreshWithRetry(server, refreshToken, {
-      signal: options.signal,
+      signal: signalOf(options.signal),
       sleep: options.sleep,
       retryDelaysMs: options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
     });

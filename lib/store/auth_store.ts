@@ -20,7 +20,7 @@ import {
   serializeAuthFile,
 } from "./auth_file.ts";
 import { guardWrite } from "./fs_errors.ts";
-import { type HeldLock, type LockWait, withLock } from "./lock.ts";
+import { type HeldLock, type Interrupt, type LockWait, withLock } from "./lock.ts";
 import { authFilePath, lockFilePath } from "./paths.ts";
 import { isoUtc } from "./timestamps.ts";
 
@@ -35,7 +35,7 @@ export interface UpdateAuthFileOptions {
   /** The auth.lock the caller holds (from {@link withLock}): join it instead of waiting. */
   lock?: HeldLock;
   /** Stop waiting for auth.lock when this aborts (Ctrl-C): AuthError `interrupted`. */
-  signal?: AbortSignal;
+  signal?: Interrupt;
   /** Called once after about a second of waiting for auth.lock (the CLI says who holds it). */
   onLockWait?: (wait: LockWait) => void;
 }

@@ -43,7 +43,7 @@ import {
 import { AuthError, Exit, usageError } from "../errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.ts";
 import { guardWrite, isFsError, readError } from "./fs_errors.ts";
-import { type HeldLock, type LockWait, withLock } from "./lock.ts";
+import { type HeldLock, type Interrupt, type LockWait, withLock } from "./lock.ts";
 import { lockFilePath } from "./paths.ts";
 
 /** `<home>/config.yaml`. */
@@ -200,7 +200,7 @@ export interface UpdateConfigOptions {
   /** The auth.lock the caller holds (from {@link withLock}): join it instead of waiting. */
   lock?: HeldLock;
   /** Stop waiting for auth.lock when this aborts (Ctrl-C): AuthError `interrupted`. */
-  signal?: AbortSignal;
+  signal?: Interrupt;
   /** Called once after about a second of waiting for auth.lock (the CLI says who holds it). */
   onLockWait?: (wait: LockWait) => void;
 }

@@ -14,24 +14,22 @@ import { dirname, resolve } from "./path.ts";
 /** Hermes's `AUTH_LOCK_TIMEOUT_SECONDS`. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 15_000;
 
-/**
- * How often a waiting process retries when nothing tells it the lock was
- * let go (no inotify, or it could not be used): Hermes's own 0.05 s.
- */
-const POLL_INTERVAL_MS = 50;
-
-/**
- * With inotify, a waiter is woken when a holder closes auth.lock, and
- * retries on its own only after a second, then every 2 s: for a holder that
- * unlocks without closing, or a close the kernel reports a moment before it
- * drops the lock (a killed holder). Rarely, because a timer that fires costs
- * a fresh process CPU (measured: ~4 ms for the first), and most waits — a
- * refresh storm's — are over sooner.
- */
-const WATCHED_RETRY_MS = { first: 1_000, max: 2_000 };
-
 /** Default of {@link WithLockOptions.noticeAfterMs}. */
 export const DEFAULT_LOCK_NOTICE_MS = 1_000;
+
+/**
+ * What ends a wait early (Ctrl-C): a signal, or a function that gives one,
+ * asked only once the wait has lasted until its notice. The CLI's Ctrl-C
+ * listener is installed when its signal is first asked for, so a short wait
+ * (every waiter of a refresh storm) is left to SIGINT's default action: it
+ * ends a process that holds nothing, with the shell's status 130.
+ */
+export type Interrupt = AbortSignal | (() => AbortSignal);
+
+/** The signal of `interrupt`, asking for it now. */
+export function signalOf(interrupt: Interrupt | undefined): AbortSignal | undefined {
+  return typeof interrupt === "function" ? interrupt() : interrupt;
+}
 
 /**
  * Proof that a {@link withLock} call holds a lock, handed to its `fn`. Pass
@@ -66,14 +64,17 @@ export interface WithLockOptions {
    * (another file, or released) the lock is taken as usual.
    */
   lock?: HeldLock;
-  /** Stop waiting when this aborts (Ctrl-C): AuthError `interrupted`, exit 130. */
-  signal?: AbortSignal;
+  /**
+   * Stop waiting when this aborts (Ctrl-C): AuthError `interrupted`, exit 130.
+   * A function is asked for its signal only at the notice ({@link Interrupt}).
+   */
+  signal?: Interrupt;
   /**
    * Called once when the wait has lasted `noticeAfterMs`, so that the CLI
    * can say another process holds the lock (the store itself never prints).
    */
   onWait?: (wait: LockWait) => void;
-  /** When to call `onWait`; default 1000 ms. */
+  /** When to call `onWait` and ask a function `signal` for its signal; default 1000 ms. */
   noticeAfterMs?: number;
 }
 
@@ -96,19 +97,25 @@ export interface WithLockAfterWait<T> extends WithLockOptions {
  * missing, its directory 0700). Waits at most `timeoutMs`, then throws
  * AuthError `lock_timeout`. Always unlocks and closes, also when `fn` throws.
  *
- * How a waiter waits: `FsFile.tryLockSync` (flock with LOCK_NB), retried when
- * inotify reports that someone closed auth.lock — every holder, Hermes and
- * hermes-auth alike, closes it right after unlocking, and the kernel closes
- * a killed one's — and otherwise after 1 s, then every 2 s; every 50 ms
- * (Hermes's own rate) where inotify is missing (macOS, Windows) or refused.
- * So a waiter costs no CPU while it waits and takes the lock the moment it
- * is free. It does not block in flock(2): Deno's `FsFile.lock()` runs that
- * in a runtime thread which nothing can interrupt — closing the file does
- * not end it — so a wait given up on (the 15 s limit, Ctrl-C) would stay
- * behind, keep the process alive and take the lock whenever the holder let
- * go. A watcher, by contrast, is closed and gone the moment the wait ends.
- * (A lock taken in a worker can be abandoned too, but a worker costs a
- * fresh process ~40 ms of CPU.)
+ * How a waiter waits: `FsFile.tryLockSync` (flock with LOCK_NB) first; when
+ * the lock is busy, it blocks in flock(2) (`FsFile.lock()`, which Deno runs
+ * in a runtime thread) while a timer keeps the notice and the deadline, and
+ * the signal ends the wait. So a waiter costs no CPU while it waits, on
+ * every system, and the kernel hands it the lock the moment the holder lets
+ * go, however the holder lets go (unlock, close, or death).
+ *
+ * A wait given up on (the 15 s limit, Ctrl-C) cannot be called back: nothing
+ * interrupts that thread, and closing the file does not end it. It stays
+ * blocked, keeping the process alive, until the holder lets go; it is then
+ * granted the lock on a file description that nothing else holds any more
+ * and lets it go at once. The CLI ends its process with `Deno.exit` after
+ * every command, which ends such a wait with it; a long-lived caller sees
+ * it only as one more, brief, holder. (A lock taken in a worker could be
+ * abandoned cleanly, but a worker costs a fresh process ~40 ms of CPU. A
+ * watch for the holder's close of auth.lock, which this lock used before,
+ * wakes on time too, but costs each waiter more than the thread, needs a
+ * safety retry for a holder that unlocks without closing, and exists only
+ * where there is inotify: elsewhere it polled, like Hermes, every 50 ms.)
  *
  * Reentrant like Hermes's lock, explicitly: `fn` receives a {@link HeldLock},
  * and a `withLock` on the same path given it as `options.lock` (a refresh
@@ -193,127 +200,86 @@ function unlockNow(file: Deno.FsFile): void {
   }
 }
 
-/** Is there inotify, which reports a close of auth.lock by any process? */
-const inotify = Deno.build.os === "linux" || Deno.build.os === "android";
-
 /** One caller's wait for a busy lock: one deadline and one notice across its phases. */
 class Wait {
   readonly #file: Deno.FsFile;
   readonly #path: string;
   readonly #options: WithLockOptions;
-  readonly #timeoutMs: number;
   readonly #started = performance.now();
+  readonly #deadline: number;
   #noticeAt: number;
-  /** Safety retries so far (they space out), and when the lock was last tried. */
-  #retries = 0;
-  #lastTry = this.#started;
+  /** The signal that ends the wait, once it has been asked for (at the notice, for a function). */
+  #signal: AbortSignal | undefined;
 
   constructor(file: Deno.FsFile, path: string, options: WithLockOptions) {
     this.#file = file;
     this.#path = path;
     this.#options = options;
-    this.#timeoutMs = Math.max(0, options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
-    this.#noticeAt = options.onWait
-      ? this.#started + (options.noticeAfterMs ?? DEFAULT_LOCK_NOTICE_MS)
-      : Infinity;
+    this.#deadline = this.#started +
+      Math.max(0, options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+    this.#noticeAt = this.#started + (options.noticeAfterMs ?? DEFAULT_LOCK_NOTICE_MS);
+    if (typeof options.signal !== "function") this.#signal = options.signal;
   }
 
   /** Take the lock, exclusive or shared, or throw `lock_timeout` / `interrupted`. */
   async until(exclusive: boolean): Promise<void> {
     if (this.#file.tryLockSync(exclusive)) return;
-    const watcher = inotify ? watch(this.#path) : undefined;
-    const events = watcher?.[Symbol.asyncIterator]();
-    let event = events?.next();
-    try {
-      // A first retry right after the watch is in place: a close before it went unseen.
-      while (!this.#file.tryLockSync(exclusive)) {
-        const signal = this.#options.signal;
-        if (signal?.aborted) {
-          throw new AuthError("interrupted", `interrupted while waiting for ${this.#path}`, {
-            exit: Exit.INTERRUPTED,
-          });
-        }
-        const now = performance.now();
-        const deadline = this.#started + this.#timeoutMs;
-        if (now >= deadline) throw lockTimeout(this.#path, this.#timeoutMs);
-        if (now >= this.#noticeAt) {
-          this.#noticeAt = Infinity;
-          this.#options.onWait?.({
-            path: this.#path,
-            waitedMs: now - this.#started,
-            timeoutMs: this.#timeoutMs,
-          });
-        }
-        const interval = watcher
-          ? Math.min(WATCHED_RETRY_MS.max, WATCHED_RETRY_MS.first * 2 ** this.#retries)
-          : POLL_INTERVAL_MS;
-        const retryAt = this.#lastTry + interval;
-        const next = Math.min(retryAt, deadline, this.#noticeAt);
-        const woke = await pause(next - now, signal, event);
-        if (woke === "event") event = events!.next();
-        if (woke === "time" && performance.now() >= retryAt) this.#retries++;
-        this.#lastTry = performance.now();
+    // Blocks in flock(2) until the kernel grants the lock; what rejects it (ENOLCK on some
+    // network file systems) is thrown below.
+    let outcome: { failure?: unknown } | undefined;
+    const granted = this.#file.lock(exclusive).then(
+      () => void (outcome = {}),
+      (failure) => void (outcome = { failure }),
+    );
+    for (;;) {
+      if (outcome) {
+        if ("failure" in outcome) throw outcome.failure;
+        return;
       }
-    } finally {
-      watcher?.close();
-      await event?.catch(() => {});
+      if (this.#signal?.aborted) {
+        throw new AuthError("interrupted", `interrupted while waiting for ${this.#path}`, {
+          exit: Exit.INTERRUPTED,
+        });
+      }
+      const now = performance.now();
+      if (now >= this.#deadline) throw lockTimeout(this.#path, this.#deadline - this.#started);
+      if (now >= this.#noticeAt) {
+        this.#noticeAt = Infinity;
+        this.#signal ??= signalOf(this.#options.signal);
+        this.#options.onWait?.({
+          path: this.#path,
+          waitedMs: now - this.#started,
+          timeoutMs: this.#deadline - this.#started,
+        });
+        continue;
+      }
+      await pause(Math.min(this.#deadline, this.#noticeAt) - now, this.#signal, granted);
     }
-  }
-}
-
-/** An inotify watch on the lock file, or undefined when it cannot be had (then: polling). */
-function watch(path: string): Deno.FsWatcher | undefined {
-  try {
-    // Out of inotify instances (fs.inotify.max_user_instances), no read permission…
-    return Deno.watchFs(path, { recursive: false });
-  } catch {
-    return undefined;
   }
 }
 
 /**
- * Sleep `ms`, or less when `event` settles or `signal` aborts.
+ * Sleep `ms`, or less when `granted` settles or `signal` aborts.
  *
- * With a watch, the timer is an `Atomics.waitAsync` timeout: the watch's
- * pending read keeps the process alive, and while anything does V8 fires
- * that timeout on time, for a fraction of what a fresh process pays for its
- * first timer (~2 ms of CPU, in each of a storm's waiters). Left to run out
- * when the wait ends early, it holds nothing: it keeps no process alive and
- * its late firing finds the pause settled. Without a watch (polling) the
- * timer must itself keep the process alive, so it is AbortSignal.timeout's
- * (Deno's global setTimeout loads its Node-compatible timers on first use,
- * ~10 ms).
+ * The timer is an `Atomics.waitAsync` timeout: the pending lock keeps the
+ * process alive, and while anything does V8 fires that timeout on time, for
+ * a fraction of what a fresh process pays for its first timer (~2 ms of
+ * CPU, in each of a storm's waiters; Deno's global setTimeout loads its
+ * Node-compatible timers on first use, ~10 ms). Left to run out when the
+ * wait ends early, it holds nothing: it keeps no process alive and its late
+ * firing finds the pause settled.
  */
-function pause(
-  ms: number,
-  signal: AbortSignal | undefined,
-  event: Promise<unknown> | undefined,
-): Promise<"event" | "time" | "abort"> {
+function pause(ms: number, signal: AbortSignal | undefined, granted: Promise<void>): Promise<void> {
   return new Promise((settle) => {
-    let timer: AbortSignal | undefined;
-    const done = (why: "event" | "time" | "abort") => {
-      // Without a listener Deno's timeout timer no longer keeps the process alive.
-      timer?.removeEventListener("abort", onTime);
-      signal?.removeEventListener("abort", onAbort);
-      settle(why);
+    const done = () => {
+      signal?.removeEventListener("abort", done);
+      settle();
     };
-    const onTime = () => done("time");
-    const onAbort = () => done("abort");
-    if (event) {
-      const wait = Atomics.waitAsync(
-        new Int32Array(new SharedArrayBuffer(4)),
-        0,
-        0,
-        Math.max(0, ms),
-      );
-      if (wait.async) wait.value.then(onTime);
-      else queueMicrotask(onTime);
-      event.then(() => done("event"), () => done("event"));
-    } else {
-      timer = AbortSignal.timeout(Math.max(0, ms));
-      timer.addEventListener("abort", onTime);
-    }
-    signal?.addEventListener("abort", onAbort);
+    const wait = Atomics.waitAsync(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
+    if (wait.async) wait.value.then(done);
+    else queueMicrotask(done);
+    granted.then(done);
+    signal?.addEventListener("abort", done);
   });
 }
 

@@ -36,7 +36,18 @@ Deno.test("with --json the lock notice still goes to stderr and stdout stays the
   assert.equal(stdout.text, "");
 });
 
-Deno.test("the store calls get the run's Ctrl-C signal with the notice", () => {
+Deno.test("the store calls get the run's Ctrl-C signal, but ask for it only when a wait needs it", () => {
   const { ctx, signal } = context(false);
-  assert.equal(lockWaitOptions(ctx).signal, signal);
+  // The run's signal is a getter that installs the Ctrl-C listener (lib/cli/mod.ts).
+  let reads = 0;
+  Object.defineProperty(ctx, "signal", {
+    get() {
+      reads++;
+      return signal;
+    },
+  });
+  const options = lockWaitOptions(ctx);
+  assert.equal(reads, 0, "building the options installs no listener");
+  assert.equal(options.signal(), signal);
+  assert.equal(reads, 1);
 });

@@ -125,6 +125,97 @@ Deno.test("a short wait for auth.lock stays silent", async () => {
   assert.equal(result.stderr, "");
 });
 
+/** Is process `pid` blocked in flock(2) on a lock someone else holds? (Linux: /proc/locks "->" rows.) */
+async function blockedInFlock(pid: number): Promise<boolean> {
+  const rows = (await Deno.readTextFile("/proc/locks")).split("\n");
+  return rows.some((row) => /->\s+FLOCK\s/.test(row) && row.split(/\s+/).includes(String(pid)));
+}
+
+async function until(what: string, test: () => Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`never: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Exit status of `proc`, or "still running" after `ms`. */
+async function exitWithin(proc: ReturnType<typeof spawnCli>, ms: number) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"still running">((r) =>
+    timer = setTimeout(() => r("still running"), ms)
+  );
+  const result = await Promise.race([proc.done(), late]);
+  clearTimeout(timer);
+  return result;
+}
+
+Deno.test("Ctrl-C during a noticed wait for auth.lock ends `token` at once: exit 130, nothing changed", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  await seedLogin(home.path, mock, { ageSeconds: 3570 });
+  const before = await Deno.readTextFile(`${home.path}/auth.json`);
+  const env = { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer };
+  const lock = await Deno.open(lockFilePath(home.path), { read: true, write: true });
+  let proc;
+  try {
+    await lock.lock(true);
+    proc = spawnCli(["token", "xai-oauth"], { env });
+    await proc.stderrIncludes("holds it");
+    proc.child.kill("SIGINT");
+    // The process is blocked in flock behind our lock: only its own exit ends that wait.
+    const result = await exitWithin(proc, 5_000);
+    assert.notEqual(result, "still running", "token must not wait for the holder after Ctrl-C");
+    if (result === "still running") return;
+    assert.equal(result.code, 130, result.stderr);
+    assert.equal(result.signal, null, "the CLI caught Ctrl-C and exited itself");
+    assert.match(result.stderr, /interrupted while waiting for .*auth\.lock/);
+    assert.equal(result.stdout, "");
+  } finally {
+    await lock.unlock();
+    lock.close();
+    await proc?.done();
+  }
+  assert.equal(mock.stats.refreshes, 0);
+  assert.equal(await Deno.readTextFile(`${home.path}/auth.json`), before);
+});
+
+Deno.test(
+  "a `token` waiting for auth.lock sleeps in flock; Ctrl-C before the notice ends it the default way",
+  { ignore: Deno.build.os !== "linux" },
+  async () => {
+    await using mock = await startMockXai();
+    await using home = await tempHome();
+    await seedLogin(home.path, mock, { ageSeconds: 3570 });
+    const before = await Deno.readTextFile(`${home.path}/auth.json`);
+    const env = { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer };
+    const lock = await Deno.open(lockFilePath(home.path), { read: true, write: true });
+    let proc;
+    try {
+      await lock.lock(true);
+      proc = spawnCli(["token", "xai-oauth"], { env });
+      const pid = proc.child.pid;
+      await until("token blocks in flock", () => blockedInFlock(pid));
+      // A short wait has no Ctrl-C listener (it costs every waiter of a refresh storm): SIGINT's
+      // default action ends the process, which holds nothing.
+      proc.child.kill("SIGINT");
+      const result = await exitWithin(proc, 5_000);
+      assert.notEqual(result, "still running");
+      if (result === "still running") return;
+      assert.equal(result.signal, "SIGINT");
+      assert.equal(result.code, 130);
+      assert.equal(result.stdout, "");
+      assert.equal(result.stderr, "");
+    } finally {
+      await lock.unlock();
+      lock.close();
+      await proc?.done();
+    }
+    assert.equal(mock.stats.refreshes, 0);
+    assert.equal(await Deno.readTextFile(`${home.path}/auth.json`), before);
+  },
+);
+
 /**
  * A proxy in front of the mock's token endpoint that records which refresh
  * tokens the server consumed and issued: the server's truth, against which

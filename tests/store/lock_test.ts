@@ -327,7 +327,7 @@ Deno.test("Ctrl-C while waiting for the lock ends the wait with interrupted (exi
   });
 });
 
-Deno.test("a timeout while waiting leaves nothing behind: the lock is free to the next caller at once", async () => {
+Deno.test("a wait given up on keeps nothing once the holder lets go: the next caller gets the lock", async () => {
   await withTempDir(async (dir) => {
     const lockPath = join(dir, "auth.lock");
     const holder = Holder.deno(lockPath);
@@ -340,11 +340,15 @@ Deno.test("a timeout while waiting leaves nothing behind: the lock is free to th
     } finally {
       await holder.release();
     }
-    // No abandoned wait of ours was granted the lock after the holder let go (the ops and
-    // resources sanitizers also fail this test if one were still pending).
+    // The abandoned flock is granted the lock when the holder lets go, on a file description
+    // nothing holds any more, and lets it go at once (the ops and resources sanitizers also
+    // fail this test if it were still pending). A blocking caller gets it straight after.
     const probe = await Deno.open(lockPath, { read: true, write: true });
     try {
-      assert.equal(await probe.tryLock(true), true);
+      const timer = AbortSignal.timeout(2_000);
+      const late = new Promise<string>((r) => timer.onabort = () => r("still held"));
+      assert.equal(await Promise.race([probe.lock(true).then(() => "taken"), late]), "taken");
+      timer.onabort = null;
     } finally {
       probe.close();
     }
@@ -481,55 +485,89 @@ Deno.test("onWait is not called when the lock is free, nor when it comes before 
   });
 });
 
-Deno.test(
-  "on Linux a waiter sleeps until the holder closes auth.lock instead of retrying every 50 ms",
-  { ignore: Deno.build.os !== "linux" },
-  async () => {
-    await withTempDir(async (dir) => {
-      const lockPath = join(dir, "auth.lock");
-      const holder = Holder.deno(lockPath);
-      await holder.waitFor("locked");
-      const tryLockSync = Deno.FsFile.prototype.tryLockSync;
-      let attempts = 0;
-      Deno.FsFile.prototype.tryLockSync = function (this: Deno.FsFile, exclusive?: boolean) {
-        attempts++;
-        return tryLockSync.call(this, exclusive);
-      };
-      try {
-        const waiting = withLock(lockPath, () => Promise.resolve("got it"));
-        await new Promise((r) => setTimeout(r, 1_000));
-        // Polling would have tried ~20 times by now; woken by inotify, with one safety retry: ~3.
-        assert.ok(attempts >= 1 && attempts <= 8, `${attempts} attempts in 1 s`);
-        await holder.release();
-        assert.equal(await waiting, "got it");
-      } finally {
-        Deno.FsFile.prototype.tryLockSync = tryLockSync;
-      }
-    });
-  },
-);
+Deno.test("a waiter blocks in flock until the holder lets go, instead of retrying every 50 ms", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    const holder = Holder.deno(lockPath);
+    await holder.waitFor("locked");
+    const prototype = Deno.FsFile.prototype;
+    const { tryLockSync, lock } = prototype;
+    let tries = 0;
+    let blocking = 0;
+    prototype.tryLockSync = function (this: Deno.FsFile, exclusive?: boolean) {
+      tries++;
+      return tryLockSync.call(this, exclusive);
+    };
+    prototype.lock = function (this: Deno.FsFile, exclusive?: boolean) {
+      blocking++;
+      return lock.call(this, exclusive);
+    };
+    try {
+      const waiting = withLock(lockPath, () => Promise.resolve("got it"));
+      await new Promise((r) => setTimeout(r, 1_200));
+      // Polling would have tried ~24 times by now, and woken ~24 times.
+      assert.equal(tries, 2, "one try before the wait, one as it starts");
+      assert.equal(blocking, 1);
+      await holder.release();
+      assert.equal(await waiting, "got it");
+    } finally {
+      prototype.tryLockSync = tryLockSync;
+      prototype.lock = lock;
+    }
+  });
+});
 
-Deno.test(
-  "on Linux a holder that unlocks without closing is noticed by the safety retry, about a second on",
-  { ignore: Deno.build.os !== "linux" },
-  async () => {
-    await withTempDir(async (dir) => {
-      const lockPath = join(dir, "auth.lock");
-      // Another open file description of auth.lock, in this process: flock conflicts all the same.
-      const holder = await Deno.open(lockPath, { read: true, write: true, create: true });
-      try {
-        await holder.lock(true);
-        const started = performance.now();
-        const waiting = withLock(lockPath, () => Promise.resolve(performance.now() - started), {
-          timeoutMs: 5_000,
-        });
-        await new Promise((r) => setTimeout(r, 200));
-        await holder.unlock(); // no close: inotify reports nothing, only the timer can wake it
-        const waited = await waiting;
-        assert.ok(waited >= 900 && waited < 2_500, `took the lock after ${Math.round(waited)} ms`);
-      } finally {
-        holder.close();
-      }
-    });
-  },
-);
+Deno.test("a holder that unlocks without closing hands the lock over at once", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    // Another open file description of auth.lock, in this process: flock conflicts all the same.
+    const holder = await Deno.open(lockPath, { read: true, write: true, create: true });
+    try {
+      await holder.lock(true);
+      let unlockedAt = Infinity;
+      const waiting = withLock(lockPath, () => Promise.resolve(performance.now() - unlockedAt), {
+        timeoutMs: 5_000,
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      unlockedAt = performance.now();
+      await holder.unlock(); // no close: nothing but the lock itself says it is free
+      const after = await waiting;
+      assert.ok(after < 500, `took the lock ${Math.round(after)} ms after the unlock`);
+    } finally {
+      holder.close();
+    }
+  });
+});
+
+Deno.test("a signal given as a function is asked for only when the wait reaches its notice", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    const controller = new AbortController();
+    let asked = 0;
+    const signal = () => {
+      asked++;
+      return controller.signal;
+    };
+    assert.equal(await withLock(lockPath, () => Promise.resolve("free"), { signal }), "free");
+    assert.equal(asked, 0, "a lock free at once never asks");
+
+    const holder = Holder.deno(lockPath);
+    await holder.waitFor("locked");
+    try {
+      const waiting = withLock(lockPath, () => Promise.resolve("got it"), {
+        signal,
+        noticeAfterMs: 300,
+        timeoutMs: 10_000,
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(asked, 0, "not before the notice");
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(asked, 1, "once, at the notice");
+      controller.abort();
+      await assert.rejects(waiting, (e) => isAuthError(e, "interrupted") && e.exit === 130);
+      assert.equal(asked, 1);
+    } finally {
+      await holder.release();
+    }
+  });
+});
