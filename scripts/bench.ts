@@ -1073,27 +1073,27 @@ wait, and read auth.json again${
           : ` (at most ${ms((extraCpu - r.oneRefreshCpuMs) / (STORM_N - 1))} ms each, ` +
             `spread over the ${STORM_N - 1} others)`
       }. Each loads the lock (lib/oauth/refresh.ts and lib/store/lock.ts; the grant, the writer and
-oauth4webapi load only in the refreshing process), opens and tries auth.lock, sets a watch on it,
-reads the file once more under a shared lock when woken, and stays alive while it waits. One waiter
-on its own (auth.lock held by the bench, a new login landing 150 ms later) costs ${
+oauth4webapi load only in the refreshing process), opens and tries auth.lock, blocks in flock(2),
+reads the file once more under a shared lock when the kernel grants it, and stays alive while it
+waits. One waiter on its own (auth.lock held by the bench, a new login landing 150 ms later) costs ${
         r.oneWaiterCpuMs === null ? "n/a" : `${ms(r.oneWaiterCpuMs)} ms`
       } of CPU beyond a valid call (mean of ${STORM_ROUNDS * 2}), so the storm's extra is about what
-its waiters cost on their own; a storm within 1.15× of the valid calls needs waiters at about half
-that. The goal issue 14 set, no more CPU than the valid calls, could not be met by any
-implementation: every storm process does at least a valid call's work and one of them a refresh
-besides. The CPU goal is therefore the wall time's 1.15×.
+its waiters cost on their own. The goal issue 14 set, no more CPU than the valid calls, could not
+be met by any implementation: every storm process does at least a valid call's work and one of
+them a refresh besides. The CPU goal is therefore the wall time's 1.15×.
 
-How they wait (lib/store/lock.ts): the one that gets auth.lock refreshes; the others sleep until
-it closes auth.lock (inotify on Linux, with a safety retry after 1 s and then every 2 s; Hermes's
-own 50 ms poll where there is no inotify), then read the new token together under a shared lock,
-without a second request. Their timer is an \`Atomics.waitAsync\` timeout (a fresh process's
-first AbortSignal.timeout costs ~2 ms of CPU), and auth.lock is opened and tried with the
-synchronous calls, which cannot block (a local open, flock with LOCK_NB) and skip the runtime
-thread of the async ones. Blocking in flock(2) instead of the watch was measured again: Deno runs it
-in a thread that nothing interrupts, so a wait given up on (the 15 s limit, Ctrl-C) leaves that
-thread behind until the holder lets go; it saved about 2 % of the storm's CPU, within this
-machine's noise, so the watch stays. A lock taken in a worker can be abandoned, but a worker costs
-~40 ms of CPU per waiter.
+How they wait (lib/store/lock.ts): the one that gets auth.lock refreshes; the others block in
+flock(2) for a shared lock (Deno runs it in a runtime thread), which the kernel grants to all of
+them at once when the refresher lets go, and read the new token side by side, without a second
+request. A timer (an \`Atomics.waitAsync\` timeout; a fresh process's first AbortSignal.timeout
+costs ~2 ms of CPU) keeps the notice after 1 s and the 15 s limit, and only a wait that reaches its
+notice installs the Ctrl-C listener: before it, Ctrl-C ends a process that holds nothing by
+SIGINT's default action. auth.lock is opened and tried with the synchronous calls, which cannot
+block (a local open, flock with LOCK_NB). Nothing interrupts a blocked flock, so a wait given up on
+(the 15 s limit, Ctrl-C) stays until the holder lets go and then drops the lock at once; the CLI's
+\`Deno.exit\` ends it with the process. Until the sixth round the waiters watched auth.lock with
+inotify instead (polling every 50 ms where there is none) and every \`token\` that may wait installed
+the listener; paired storms put that at 1.19× the valid calls' CPU, and this at 1.135×.
 
 | round | batch | wall (ms) | CPU (ms) | refresh requests (goal 1) | failures (goal 0) | distinct tokens (goal 1) |
 | --- | --- | --- | --- | --- | --- | --- |
