@@ -291,7 +291,8 @@ function lockTimeout(path: string, timeoutMs: number): AuthError {
     : `Another process holds it (a running Hermes or hermes-auth); find it with \`lsof ${quoted}\` or \`fuser ${quoted}\`, then retry.`;
   return new AuthError(
     "lock_timeout",
-    `Timed out after ${seconds} s waiting for the auth store lock ${path}.`,
+    // Lower case and no full stop, like every message: `token` quotes it inside its warning.
+    `timed out after ${seconds} s waiting for the auth store lock ${path}`,
     { fix },
   );
 }
