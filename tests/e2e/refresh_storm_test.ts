@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { lockFilePath } from "../../lib/store/paths.ts";
 import { startMockXai } from "../mock/xai_mock.ts";
-import { runCli, spawnCli, tempHome } from "./harness.ts";
+import { type CliProcess, runCli, spawnCli, tempHome } from "./harness.ts";
 import { seedLogin } from "./seed_login.ts";
 
 type Json = Record<string, unknown>;
@@ -140,7 +140,7 @@ async function until(what: string, test: () => Promise<boolean>, timeoutMs = 10_
 }
 
 /** Exit status of `proc`, or "still running" after `ms`. */
-async function exitWithin(proc: ReturnType<typeof spawnCli>, ms: number) {
+async function exitWithin(proc: CliProcess, ms: number) {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<"still running">((r) =>
     timer = setTimeout(() => r("still running"), ms)
@@ -150,69 +150,59 @@ async function exitWithin(proc: ReturnType<typeof spawnCli>, ms: number) {
   return result;
 }
 
-Deno.test("Ctrl-C during a noticed wait for auth.lock ends `token` at once: exit 130, nothing changed", async () => {
+/**
+ * `token` on a due login while this test holds auth.lock: SIGINT once `waiting` says it waits.
+ * Checks that it ended within 5 s, the lock still held (only its own exit can end a wait blocked
+ * in flock), and that nothing changed; returns how it ended.
+ */
+async function interruptWaitingToken(waiting: (proc: CliProcess) => Promise<void>) {
   await using mock = await startMockXai();
   await using home = await tempHome();
   await seedLogin(home.path, mock, { ageSeconds: 3570 });
   const before = await Deno.readTextFile(`${home.path}/auth.json`);
   const env = { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer };
   const lock = await Deno.open(lockFilePath(home.path), { read: true, write: true });
-  let proc;
+  let proc: CliProcess | undefined;
+  let result;
   try {
     await lock.lock(true);
     proc = spawnCli(["token", "xai-oauth"], { env });
-    await proc.stderrIncludes("holds it");
+    await waiting(proc);
     proc.child.kill("SIGINT");
-    // The process is blocked in flock behind our lock: only its own exit ends that wait.
-    const result = await exitWithin(proc, 5_000);
-    assert.notEqual(result, "still running", "token must not wait for the holder after Ctrl-C");
-    if (result === "still running") return;
-    assert.equal(result.code, 130, result.stderr);
-    assert.equal(result.signal, null, "the CLI caught Ctrl-C and exited itself");
-    assert.match(result.stderr, /interrupted while waiting for .*auth\.lock/);
-    assert.equal(result.stdout, "");
+    result = await exitWithin(proc, 5_000);
   } finally {
     await lock.unlock();
     lock.close();
     await proc?.done();
   }
+  if (result === "still running") {
+    throw new Error("token went on waiting for the lock after Ctrl-C");
+  }
+  assert.equal(result.stdout, "");
   assert.equal(mock.stats.refreshes, 0);
   assert.equal(await Deno.readTextFile(`${home.path}/auth.json`), before);
+  return result;
+}
+
+Deno.test("Ctrl-C during a noticed wait for auth.lock ends `token` at once: exit 130, nothing changed", async () => {
+  const result = await interruptWaitingToken((proc) => proc.stderrIncludes("holds it"));
+  assert.equal(result.code, 130, result.stderr);
+  assert.equal(result.signal, null, "the CLI caught Ctrl-C and exited itself");
+  assert.match(result.stderr, /interrupted while waiting for .*auth\.lock/);
 });
 
 Deno.test(
   "a `token` waiting for auth.lock sleeps in flock; Ctrl-C before the notice ends it the default way",
   { ignore: Deno.build.os !== "linux" },
   async () => {
-    await using mock = await startMockXai();
-    await using home = await tempHome();
-    await seedLogin(home.path, mock, { ageSeconds: 3570 });
-    const before = await Deno.readTextFile(`${home.path}/auth.json`);
-    const env = { HERMES_HOME: home.path, HERMES_XAI_ISSUER: mock.issuer };
-    const lock = await Deno.open(lockFilePath(home.path), { read: true, write: true });
-    let proc;
-    try {
-      await lock.lock(true);
-      proc = spawnCli(["token", "xai-oauth"], { env });
-      const pid = proc.child.pid;
-      await until("token blocks in flock", () => blockedInFlock(pid));
-      // A short wait has no Ctrl-C listener (it costs every waiter of a refresh storm): SIGINT's
-      // default action ends the process, which holds nothing.
-      proc.child.kill("SIGINT");
-      const result = await exitWithin(proc, 5_000);
-      assert.notEqual(result, "still running");
-      if (result === "still running") return;
-      assert.equal(result.signal, "SIGINT");
-      assert.equal(result.code, 130);
-      assert.equal(result.stdout, "");
-      assert.equal(result.stderr, "");
-    } finally {
-      await lock.unlock();
-      lock.close();
-      await proc?.done();
-    }
-    assert.equal(mock.stats.refreshes, 0);
-    assert.equal(await Deno.readTextFile(`${home.path}/auth.json`), before);
+    const result = await interruptWaitingToken((proc) =>
+      until("token blocks in flock", () => blockedInFlock(proc.child.pid))
+    );
+    // A short wait has no Ctrl-C listener (it costs every waiter of a refresh storm): SIGINT's
+    // default action ends the process, which holds nothing.
+    assert.equal(result.signal, "SIGINT");
+    assert.equal(result.code, 130);
+    assert.equal(result.stderr, "");
   },
 );
 
