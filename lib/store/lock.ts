@@ -110,7 +110,8 @@ export interface WithLockAfterWait<T> extends WithLockOptions {
  * granted the lock on a file description that nothing else holds any more
  * and lets it go at once. The CLI ends its process with `Deno.exit` after
  * every command, which ends such a wait with it; a long-lived caller sees
- * it only as one more, brief, holder. (A lock taken in a worker could be
+ * it only as one more, brief, holder, and can wait for it to be gone with
+ * {@link abandonedWaits}. (A lock taken in a worker could be
  * abandoned cleanly, but a worker costs a fresh process ~40 ms of CPU. A
  * watch for the holder's close of auth.lock, which this lock used before,
  * wakes on time too, but costs each waiter more than the thread, needs a
@@ -200,6 +201,19 @@ function unlockNow(file: Deno.FsFile): void {
   }
 }
 
+/** The blocked flocks of waits given up on, until each is granted (and so let go). */
+const abandoned = new Set<Promise<void>>();
+
+/**
+ * Settles once every wait this process gave up on (the limit, Ctrl-C) has
+ * been granted its lock and has let it go, which happens when their holders
+ * let go ({@link withLock}): for a caller that lives on, and for tests, whose
+ * ops sanitizer must not see such a flock outlive the test.
+ */
+export async function abandonedWaits(): Promise<void> {
+  while (abandoned.size > 0) await Promise.all(abandoned);
+}
+
 /** One caller's wait for a busy lock: one deadline and one notice across its phases. */
 class Wait {
   readonly #file: Deno.FsFile;
@@ -237,12 +251,17 @@ class Wait {
         return;
       }
       if (this.#signal?.aborted) {
-        throw new AuthError("interrupted", `interrupted while waiting for ${this.#path}`, {
-          exit: Exit.INTERRUPTED,
-        });
+        throw abandon(
+          granted,
+          new AuthError("interrupted", `interrupted while waiting for ${this.#path}`, {
+            exit: Exit.INTERRUPTED,
+          }),
+        );
       }
       const now = performance.now();
-      if (now >= this.#deadline) throw lockTimeout(this.#path, this.#deadline - this.#started);
+      if (now >= this.#deadline) {
+        throw abandon(granted, lockTimeout(this.#path, this.#deadline - this.#started));
+      }
       if (now >= this.#noticeAt) {
         this.#noticeAt = Infinity;
         this.#signal ??= signalOf(this.#options.signal);
@@ -256,6 +275,13 @@ class Wait {
       await pause(Math.min(this.#deadline, this.#noticeAt) - now, this.#signal, granted);
     }
   }
+}
+
+/** Give up on the blocked flock `granted` (it cannot be called back); returns `error`, to throw. */
+function abandon(granted: Promise<void>, error: AuthError): AuthError {
+  abandoned.add(granted);
+  granted.then(() => abandoned.delete(granted));
+  return error;
 }
 
 /**

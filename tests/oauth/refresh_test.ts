@@ -6,6 +6,7 @@ import { expired, readCredential, refreshDue } from "../../lib/oauth/access_toke
 import { xai } from "../../lib/providers/xai.ts";
 import { readLogin, type StoredToken } from "../../lib/store/credentials.ts";
 import { lockFilePath } from "../../lib/store/paths.ts";
+import { abandonedWaits } from "../../lib/store/lock.ts";
 import { startMockXai } from "../mock/xai_mock.ts";
 import { seedLogin } from "../e2e/seed_login.ts";
 import { rejectsWith } from "../rejects.ts";
@@ -305,6 +306,7 @@ Deno.test("a lock held elsewhere (as by Hermes) times out naming the lock file; 
   } finally {
     await lockFile.unlock();
     lockFile.close();
+    await abandonedWaits(); // the two waits given up on, granted and let go now
   }
 });
 

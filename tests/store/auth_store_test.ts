@@ -8,7 +8,7 @@ import {
   readAuthFile,
   updateAuthFile,
 } from "../../lib/store/auth_store.ts";
-import { withLock } from "../../lib/store/lock.ts";
+import { abandonedWaits, withLock } from "../../lib/store/lock.ts";
 import { authFilePath, lockFilePath } from "../../lib/store/paths.ts";
 
 const posix = Deno.build.os !== "windows";
@@ -272,6 +272,7 @@ Deno.test("an update waits for the lock and gives lock_timeout when it is held t
     } finally {
       letGo();
       await holding;
+      await abandonedWaits(); // the update's wait, granted and let go once the holder was done
     }
     assert.equal(await Deno.readTextFile(authFilePath(home)), "{}");
   });
