@@ -220,6 +220,7 @@ class Wait {
   readonly #path: string;
   readonly #options: WithLockOptions;
   readonly #started = performance.now();
+  readonly #timeoutMs: number;
   readonly #deadline: number;
   #noticeAt: number;
   /** The signal that ends the wait, once it has been asked for (at the notice, for a function). */
@@ -229,8 +230,9 @@ class Wait {
     this.#file = file;
     this.#path = path;
     this.#options = options;
-    this.#deadline = this.#started +
-      Math.max(0, options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+    this.#timeoutMs = Math.max(0, options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+    // Kept apart from the deadline: `started + timeout - started` is not always `timeout` in floats.
+    this.#deadline = this.#started + this.#timeoutMs;
     this.#noticeAt = this.#started + (options.noticeAfterMs ?? DEFAULT_LOCK_NOTICE_MS);
     if (typeof options.signal !== "function") this.#signal = options.signal;
   }
@@ -260,7 +262,7 @@ class Wait {
       }
       const now = performance.now();
       if (now >= this.#deadline) {
-        throw abandon(granted, lockTimeout(this.#path, this.#deadline - this.#started));
+        throw abandon(granted, lockTimeout(this.#path, this.#timeoutMs));
       }
       if (now >= this.#noticeAt) {
         this.#noticeAt = Infinity;
@@ -268,7 +270,7 @@ class Wait {
         this.#options.onWait?.({
           path: this.#path,
           waitedMs: now - this.#started,
-          timeoutMs: this.#deadline - this.#started,
+          timeoutMs: this.#timeoutMs,
         });
         continue;
       }

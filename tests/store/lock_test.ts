@@ -473,6 +473,37 @@ Deno.test("onWait is told once, with the lock file, when a wait lasts noticeAfte
   });
 });
 
+Deno.test("a wait reports its limit exactly as given, whatever the clock reads when it starts", async () => {
+  await withTempDir(async (dir) => {
+    const lockPath = join(dir, "auth.lock");
+    const limit = 200;
+    // A start at which `start + limit - start` is not `limit` in floating point (1 in 20 are).
+    let start = 1000.1;
+    while (start + limit - start === limit) start += 0.37;
+    const told: number[] = [];
+    await withLock(lockPath, async () => {
+      const real = performance.now.bind(performance);
+      const t0 = real();
+      let first = true;
+      // The wait's first reading of the clock is its start; later ones move on from there.
+      performance.now = () => first ? (first = false, start) : start + (real() - t0);
+      try {
+        await assert.rejects(
+          withLock(lockPath, () => Promise.resolve(), {
+            timeoutMs: limit,
+            noticeAfterMs: 50,
+            onWait: (wait) => told.push(wait.timeoutMs),
+          }),
+          (e) => isAuthError(e, "lock_timeout") && e.message.includes("after 0.2 s"),
+        );
+      } finally {
+        performance.now = real;
+      }
+    });
+    assert.deepEqual(told, [limit]);
+  });
+});
+
 Deno.test("onWait is not called when the lock is free, nor when it comes before noticeAfterMs", async () => {
   await withTempDir(async (dir) => {
     const lockPath = join(dir, "auth.lock");
