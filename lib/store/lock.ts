@@ -175,11 +175,12 @@ export async function withLock<T>(
  * missing too (a first login). The directory is made only after an open
  * that failed for want of it: the usual call opens the file and nothing else.
  *
- * This open and the lock calls (`tryLockSync`, `unlockSync`) are synchronous
- * on purpose: none of them can block (an open of a local file, flock with
- * LOCK_NB, LOCK_UN), and Deno's async forms send each through a runtime
- * thread, which costs a fresh process about 1 ms of CPU per lock taken — in
- * every waiter of a refresh storm.
+ * This open and the lock calls that cannot block (`tryLockSync`,
+ * `unlockSync`: an open of a local file, flock with LOCK_NB, LOCK_UN) are
+ * synchronous on purpose: Deno's async forms send each through a runtime
+ * thread, which costs a fresh process about 1 ms of CPU per call. Only the
+ * wait itself, which does block, takes that thread (`FsFile.lock()` in
+ * {@link Wait}).
  */
 function openLockFile(path: string): Deno.FsFile {
   const options = { read: true, write: true, create: true, mode: 0o600 };
