@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Exit, usageError } from "../errors.ts";
+import { AuthError, Exit, isAuthError, usageError } from "../errors.ts";
 import { chooseWay, login, type LoginIO, type LoginResult, StdinLines } from "../login/mod.ts";
 import { scopeOption } from "../login/authorize.ts";
 import { type ProviderServer, resolveServer } from "../oauth/server.ts";
@@ -174,8 +174,23 @@ async function storeLogin(
       label: opts.label,
       ...(provider.apiBaseUrlEnv ? { apiBaseUrl: ctx.env(provider.apiBaseUrlEnv) } : {}),
       now: ctx.now(),
-    }), { now: ctx.now, onLockWait: lockWaitOptions(ctx).onLockWait });
+    }), { now: ctx.now, ...lockWaitOptions(ctx) }).catch((e) => {
+      throw notSaved(provider, e);
+    });
   return { row: stored, path: authFilePath(home) };
+}
+
+/**
+ * A finished login that auth.lock kept from being stored (its 15 s limit, or Ctrl-C during the
+ * wait) ends with the process: say so, and how to log in again. Other failures pass unchanged.
+ */
+function notSaved(provider: ProviderSpec, e: unknown): unknown {
+  if (!isAuthError(e, "lock_timeout") && !isAuthError(e, "interrupted")) return e;
+  return new AuthError(e.code, `the new ${provider.id} login was not saved: ${e.message}`, {
+    exit: e.exit,
+    fix: e.fix ?? `run \`hermes-auth add ${provider.id}\` again to log in`,
+    cause: e,
+  });
 }
 
 function reportSuccess(

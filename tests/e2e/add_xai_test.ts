@@ -3,8 +3,10 @@
  * mock accounts.x.ai, the test playing the browser.
  */
 import assert from "node:assert/strict";
+import { lockFilePath } from "../../lib/store/paths.ts";
 import { startMockXai } from "../mock/xai_mock.ts";
 import { runCli, spawnCli, tempHome } from "./harness.ts";
+import { seedLogin } from "./seed_login.ts";
 
 type Json = Record<string, unknown>;
 
@@ -222,6 +224,38 @@ Deno.test("Ctrl-C during the wait closes the listener, writes nothing and exits 
   assert.equal(result.code, 130);
   assert.equal(await exists(`${home.path}/auth.json`), false);
   await assert.rejects(fetch(`http://127.0.0.1:${authorize.port}/callback`));
+});
+
+Deno.test("Ctrl-C while a finished login waits for auth.lock exits 130 at once, says it was not saved", async () => {
+  await using mock = await startMockXai();
+  await using home = await tempHome();
+  await seedLogin(home.path, mock);
+  const before = await Deno.readTextFile(`${home.path}/auth.json`);
+  const lock = await Deno.open(lockFilePath(home.path), { read: true, write: true });
+  const cli = spawnCli(["add", "xai-oauth", "--json", "--port", "0"], {
+    env: env(home.path, mock.issuer),
+  });
+  let ended;
+  try {
+    await lock.lock(true);
+    const authorize = await cli.event("authorize");
+    await fetch(await mock.approve(String(authorize.url))).then((r) => r.body?.cancel());
+    await cli.stderrIncludes("holds it");
+    cli.child.kill("SIGINT");
+    ended = await cli.doneWithin(5_000);
+  } finally {
+    await lock.unlock();
+    lock.close();
+    await cli.done();
+  }
+  if (ended === "still running") throw new Error("add went on waiting for auth.lock after Ctrl-C");
+  assert.equal(ended.code, 130, ended.stderr);
+  const error = JSON.parse(ended.stdout.trim().split("\n").at(-1)!);
+  assert.equal(error.event, "error");
+  assert.equal(error.code, "interrupted");
+  assert.match(error.message, /^the new xai-oauth login was not saved: interrupted while waiting/);
+  assert.match(error.fix, /hermes-auth add xai-oauth/);
+  assert.equal(await Deno.readTextFile(`${home.path}/auth.json`), before, "nothing changed");
 });
 
 Deno.test("a discovery document naming a non-x.ai endpoint is refused before anything is sent", async () => {

@@ -173,6 +173,15 @@ export class CliProcess {
     clearTimeout(timer);
   }
 
+  /** How the child ended, or "still running" when it has not within `ms`. */
+  async doneWithin(ms: number): Promise<Awaited<ReturnType<CliProcess["done"]>> | "still running"> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"still running">((r) => timer = setTimeout(r, ms, "still running"));
+    const result = await Promise.race([this.done(), late]);
+    clearTimeout(timer);
+    return result;
+  }
+
   /** Type into the child's stdin. */
   async write(text: string): Promise<void> {
     await this.#stdinWriter!.write(new TextEncoder().encode(text));

@@ -139,17 +139,6 @@ async function until(what: string, test: () => Promise<boolean>, timeoutMs = 10_
   }
 }
 
-/** Exit status of `proc`, or "still running" after `ms`. */
-async function exitWithin(proc: CliProcess, ms: number) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"still running">((r) =>
-    timer = setTimeout(() => r("still running"), ms)
-  );
-  const result = await Promise.race([proc.done(), late]);
-  clearTimeout(timer);
-  return result;
-}
-
 /**
  * `token` on a due login while this test holds auth.lock: SIGINT once `waiting` says it waits.
  * Checks that it ended within 5 s, the lock still held (only its own exit can end a wait blocked
@@ -169,7 +158,7 @@ async function interruptWaitingToken(waiting: (proc: CliProcess) => Promise<void
     proc = spawnCli(["token", "xai-oauth"], { env });
     await waiting(proc);
     proc.child.kill("SIGINT");
-    result = await exitWithin(proc, 5_000);
+    result = await proc.doneWithin(5_000);
   } finally {
     await lock.unlock();
     lock.close();
