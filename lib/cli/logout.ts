@@ -25,7 +25,7 @@ import { pickCredential } from "../store/credentials.ts";
 import { builtinProviders } from "../providers/mod.ts";
 import { authFilePath, hermesHome } from "../store/paths.ts";
 import { writeAuth } from "./auth_write.ts";
-import type { Context } from "./context.ts";
+import { type Context, lockWaitOptions } from "./context.ts";
 import type { Prompter } from "./model.ts";
 import { allKnownProviders, providerNamed } from "./providers.ts";
 
@@ -115,7 +115,7 @@ export async function logoutWith(
   // Hermes resets model.provider even when no login was left (hermes_cli/auth.py,
   // _should_reset_config_provider_on_logout): a config.yaml naming a provider without a login
   // would leave Hermes stuck on it. It is reported as what it is, not as a logout.
-  const config = provider.models ? await resetConfig(home, provider.id) : { reset: false };
+  const config = provider.models ? await resetConfig(ctx, home, provider.id) : { reset: false };
   const configReset = config.reset;
   const loggedOut = removedAuth || pending === "discarded";
 
@@ -271,6 +271,7 @@ async function discardPending(
  * auth.json has happened and stands), not thrown.
  */
 async function resetConfig(
+  ctx: Context,
   home: string,
   providerId: string,
 ): Promise<{ reset: boolean; unreadable?: string }> {
@@ -284,6 +285,6 @@ async function resetConfig(
   if (providerIdOf(getConfigValue(doc, "model.provider")) !== providerId) return { reset: false };
   const edits: Record<string, unknown> = { "model.provider": "auto" };
   if (getConfigValue(doc, "model.base_url") !== undefined) edits["model.base_url"] = RESET_BASE_URL;
-  await updateConfig(home, edits);
+  await updateConfig(home, edits, lockWaitOptions(ctx));
   return { reset: true };
 }

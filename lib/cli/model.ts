@@ -30,7 +30,7 @@ import { isUsable, pickCredential } from "../store/credentials.ts";
 import { modelChoices } from "../store/models_dev.ts";
 import { hermesHome } from "../store/paths.ts";
 import { writeAuth } from "./auth_write.ts";
-import type { Context } from "./context.ts";
+import { type Context, lockWaitOptions } from "./context.ts";
 import { allKnownProviders, providerNamed } from "./providers.ts";
 
 /** Options of `model`, as commander hands them over. */
@@ -265,7 +265,7 @@ async function save(
     "model.provider": provider.id,
     "model.default": chosen,
     "model.base_url": baseUrl,
-  });
+  }, lockWaitOptions(ctx));
   if ((await readAuthFile(home)).data.active_provider !== provider.id) {
     await writeAuth(ctx, home, (data) => {
       data.active_provider = provider.id;

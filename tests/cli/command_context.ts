@@ -5,11 +5,14 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Context } from "../../lib/cli/context.ts";
 import type { DoctorDeps } from "../../lib/cli/doctor.ts";
 import { report } from "../../lib/cli/mod.ts";
 import { Output } from "../../lib/output.ts";
+import { abandonedWaits } from "../../lib/store/lock.ts";
+import { lockFilePath } from "../../lib/store/paths.ts";
 import { Sink as Capture } from "./fake_context.ts";
 
 /** A context and what it printed. */
@@ -28,6 +31,8 @@ export interface FakeOptions {
   stdinIsTerminal?: boolean;
   /** Time zone of the times shown; default UTC. */
   timeZone?: string;
+  /** The run's Ctrl-C signal; default one that never aborts. */
+  signal?: AbortSignal;
 }
 
 /** The fixed "now" of these tests. */
@@ -47,7 +52,7 @@ export function fakeContext(home: string, options: FakeOptions = {}): Fake {
     fetch: () => Promise.reject(new Error("this command must not use the network")),
     now: () => now,
     timeZone: options.timeZone ?? "UTC",
-    signal: new AbortController().signal,
+    signal: options.signal ?? new AbortController().signal,
   };
   return { ctx, stdout, stderr, env };
 }
@@ -69,6 +74,35 @@ export async function withHome(fn: (home: string) => Promise<void>): Promise<voi
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * Run `body` as a command run on `home` while another process holds auth.lock and after a Ctrl-C,
+ * and check that the command said it waited for the lock, then stopped at the Ctrl-C (exit 130).
+ * The lock is let go, and the wait given up on granted and dropped (lib/store/lock.ts), before
+ * this returns.
+ */
+export async function assertCtrlCEndsLockWait(
+  home: string,
+  body: (ctx: Context) => Promise<number>,
+): Promise<void> {
+  const controller = new AbortController();
+  controller.abort();
+  const fake = fakeContext(home, { signal: controller.signal });
+  await Deno.mkdir(home, { recursive: true });
+  const lock = await Deno.open(lockFilePath(home), { read: true, write: true, create: true });
+  let code;
+  try {
+    await lock.lock(true);
+    code = await run(fake, body);
+  } finally {
+    await lock.unlock();
+    lock.close();
+    await abandonedWaits();
+  }
+  assert.equal(code, 130, fake.stderr.text);
+  assert.match(fake.stderr.text, /^! Waiting for \S+auth\.lock: another process/);
+  assert.match(fake.stderr.text, /✗ interrupted while waiting for \S+auth\.lock/);
 }
 
 /** Write `auth.json` (and create the home 0700) from a plain object. */

@@ -3,7 +3,14 @@ import { join } from "node:path";
 import { logout, RESET_BASE_URL } from "../../lib/cli/logout.ts";
 import { configFilePath } from "../../lib/store/config.ts";
 import { pendingPath } from "../../lib/store/pending.ts";
-import { fakeContext, readAuthJson, run, withHome, writeAuthJson } from "./command_context.ts";
+import {
+  assertCtrlCEndsLockWait,
+  fakeContext,
+  readAuthJson,
+  run,
+  withHome,
+  writeAuthJson,
+} from "./command_context.ts";
 import { poolStore } from "./pool_fixture.ts";
 
 const CONFIG = `# my settings
@@ -73,6 +80,16 @@ Deno.test("logout leaves config.yaml alone when it selects another provider", as
       "bbb222",
     ]);
     assert.equal(await Deno.readTextFile(configFilePath(home)), other);
+  });
+});
+
+Deno.test("resetting config.yaml waits for a busy auth.lock visibly, and Ctrl-C ends the wait", async () => {
+  await withHome(async (home) => {
+    // No xai-oauth login is stored, so the config reset is the only write.
+    await writeAuthJson(home, { version: 1, providers: {}, credential_pool: {} });
+    await Deno.writeTextFile(configFilePath(home), CONFIG);
+    await assertCtrlCEndsLockWait(home, (ctx) => logout(ctx, "xai-oauth", {}));
+    assert.equal(await Deno.readTextFile(configFilePath(home)), CONFIG);
   });
 });
 

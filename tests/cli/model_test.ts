@@ -9,7 +9,14 @@ import {
 import { AuthError, Exit } from "../../lib/errors.ts";
 import { configFilePath } from "../../lib/store/config.ts";
 import { modelsDevCachePath } from "../../lib/store/models_dev.ts";
-import { fakeContext, readAuthJson, run, withHome, writeAuthJson } from "./command_context.ts";
+import {
+  assertCtrlCEndsLockWait,
+  fakeContext,
+  readAuthJson,
+  run,
+  withHome,
+  writeAuthJson,
+} from "./command_context.ts";
 import { poolStore } from "./pool_fixture.ts";
 
 /** A prompter that answers from a script and records what it was asked. */
@@ -164,6 +171,19 @@ Deno.test("a HERMES_HOME that cannot be written: a clear error, exit 1, config u
     assert.match(fake.stderr.text, /Cannot write .*auth\.lock: it is a directory, not a file/);
     assert.doesNotMatch(fake.stderr.text, /unexpected error/);
     assert.equal(await config(home), "model:\n  provider: auto\n");
+  });
+});
+
+Deno.test("writing config.yaml waits for a busy auth.lock visibly, and Ctrl-C ends the wait", async () => {
+  await withHome(async (home) => {
+    await writeAuthJson(home, poolStore());
+    const before = await Deno.readTextFile(join(home, "auth.json"));
+    await assertCtrlCEndsLockWait(
+      home,
+      (ctx) => modelWith(ctx, { provider: "xai-oauth" }, NO_PROMPTS),
+    );
+    await assert.rejects(Deno.stat(configFilePath(home)), Deno.errors.NotFound);
+    assert.equal(await Deno.readTextFile(join(home, "auth.json")), before);
   });
 });
 
