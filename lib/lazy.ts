@@ -23,6 +23,7 @@ export const LAZY_MODULES: readonly string[] = [
   "lib/providers/custom.ts",
   "lib/store/fs_errors.ts",
   "lib/store/pool.ts",
+  "lib/store/yaml_package.ts",
 ];
 
 /**

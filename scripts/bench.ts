@@ -798,6 +798,7 @@ async function main() {
         }
         : {}),
       help: cmd("`--help` (loads commander)", [MAIN, "--help"]),
+      list: cmd("`list` (commander, and yaml for config.yaml)", [MAIN, "list"]),
       nodePath: cmd('`import "node:path"` only', [`${work}/node_path_only.ts`]),
     };
     const bin = Deno.env.get("HERMES_AUTH_BIN");
@@ -919,6 +920,10 @@ ${list.map(row).join("\n")}
   \`--version\` never load; importing one \`node:\` module costs ${
         x(vsEmpty(startup.nodePath))
       }, which is why the token path loads none (tests/cli/startup_test.ts).
+- \`list\` (${x(vsEmpty(startup.list))}), like \`status\`, \`doctor\`, \`model\` and \`config\`,
+  reads config.yaml and so loads yaml as well: its ES module build, by file (lib/store/yaml.ts).
+  \`import "yaml"\` would load its CommonJS build through Deno's Node compatibility layer, which
+  cost \`list\` 1.2× its time and \`config get\` 1.19× (experiment, 30 pairs, seventh round).
 - "token path without lib/cli/mod.ts" imports lib/cli/token.ts directly: the difference to
   \`token\` is what the command line parsing and mod.ts cost.
 - **What \`deno run\` pays that the binary does not.** The binary cannot be built here, so the

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { stringify } from "yaml";
 import { AuthError, Exit } from "../errors.ts";
 import {
   configFilePath,
@@ -17,7 +16,10 @@ import {
   updateConfig,
 } from "../store/config.ts";
 import { hermesHome } from "../store/paths.ts";
+import { loadYaml } from "../store/yaml.ts";
 import { type Context, lockWaitOptions } from "./context.ts";
+
+const { stringify } = await loadYaml();
 
 /** Options of `config get` and `config set`, as commander hands them over. */
 export interface ConfigOptions {

@@ -24,27 +24,33 @@
 
 import { join } from "./path.ts";
 import { isDeepStrictEqual } from "node:util";
-import {
-  type Document,
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  Pair,
-  parse,
-  type ParsedNode,
-  parseDocument,
-  Scalar,
-  visit,
-  YAMLMap,
-} from "yaml";
+import type * as Yaml from "yaml";
+import type { Document, Node, ParsedNode } from "yaml";
 import { AuthError, Exit, usageError } from "../errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./atomic.ts";
 import { guardWrite, isFsError, readError } from "./fs_errors.ts";
 import { type HeldLock, type Interrupt, type LockWait, withLock } from "./lock.ts";
 import { lockFilePath } from "./paths.ts";
+import { loadYaml } from "./yaml.ts";
+
+// yaml's ES module build (lib/store/yaml.ts); its classes are used as types too.
+const {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  Pair,
+  parse,
+  parseDocument,
+  Scalar,
+  visit,
+  YAMLMap,
+} = await loadYaml();
+type LineCounter = Yaml.LineCounter;
+type Pair = Yaml.Pair;
+type Scalar = Yaml.Scalar;
+type YAMLMap = Yaml.YAMLMap;
 
 /** `<home>/config.yaml`. */
 export function configFilePath(home: string): string {
