@@ -18,7 +18,7 @@
  */
 import assert from "node:assert/strict";
 import { CONSENT_TITLE, type MockXai, startMockXai, UNREACHABLE_TEXT } from "../mock/xai_mock.ts";
-import { spawnCli, tempHome } from "./harness.ts";
+import { spawnCli, tempHome, until } from "./harness.ts";
 import { driver, ENTER, openTerminal, waitFor } from "./pty.ts";
 
 const DOCS_IMG = new URL("../../docs/img/", import.meta.url);
@@ -67,25 +67,6 @@ const CHROMIUM_FLAGS = [
 /** Quote for /bin/sh. */
 function sh(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Poll `probe` until it returns a value other than undefined. */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (true) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 /** A minimal Chrome DevTools Protocol session on one page target. */

@@ -198,6 +198,21 @@ export class CliProcess {
   }
 }
 
+/** Poll `probe` every 20 ms until it returns a value other than undefined; throws after `ms`. */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (true) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Start the CLI. Always `await p.done()` (or kill then done) before the test ends. */
 export function spawnCli(args: string[], options: SpawnOptions): CliProcess {
   return new CliProcess(args, options);

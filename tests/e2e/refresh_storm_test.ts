@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { lockFilePath } from "../../lib/store/paths.ts";
 import { startMockXai } from "../mock/xai_mock.ts";
-import { type CliProcess, runCli, spawnCli, tempHome } from "./harness.ts";
+import { type CliProcess, runCli, spawnCli, tempHome, until } from "./harness.ts";
 import { seedLogin } from "./seed_login.ts";
 
 type Json = Record<string, unknown>;
@@ -131,14 +131,6 @@ async function blockedInFlock(pid: number): Promise<boolean> {
   return rows.some((row) => /->\s+FLOCK\s/.test(row) && row.split(/\s+/).includes(String(pid)));
 }
 
-async function until(what: string, test: () => Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`never: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /**
  * `token` on a due login while this test holds auth.lock: SIGINT once `waiting` says it waits.
  * Checks that it ended within 5 s, the lock still held (only its own exit can end a wait blocked
@@ -184,9 +176,13 @@ Deno.test(
   "a `token` waiting for auth.lock sleeps in flock; Ctrl-C before the notice ends it the default way",
   { ignore: Deno.build.os !== "linux" },
   async () => {
-    const result = await interruptWaitingToken((proc) =>
-      until("token blocks in flock", () => blockedInFlock(proc.child.pid))
-    );
+    const result = await interruptWaitingToken(async (proc) => {
+      await until(
+        "token to block in flock",
+        async () => (await blockedInFlock(proc.child.pid)) || undefined,
+        10_000,
+      );
+    });
     // A short wait has no Ctrl-C listener (it costs every waiter of a refresh storm): SIGINT's
     // default action ends the process, which holds nothing.
     assert.equal(result.signal, "SIGINT");
